@@ -1,0 +1,107 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { defineEvent } from '../envelope.js';
+
+/**
+ * The lifecycle states of an asset. `commissioning_failed` is where onboarding leaves an asset whose
+ * set-up could not complete; `decommissioned` is terminal.
+ */
+export const AssetStatuses = [
+  'commissioning',
+  'commissioning_failed',
+  'active',
+  'maintenance',
+  'decommissioning',
+  'decommissioned',
+] as const;
+export type AssetStatus = (typeof AssetStatuses)[number];
+export const AssetStatusSchema = Type.Union(
+  AssetStatuses.map((s) => Type.Literal(s)),
+  { $id: 'AssetStatus' },
+);
+
+/** Asset types are free-form lower-case identifiers (`pump`, `compressor`, `gas-turbine`). */
+export const AssetTypeSchema = Type.String({ pattern: '^[a-z][a-z0-9_-]{0,63}$', description: 'lower-case identifier, e.g. pump' });
+export const AssetNameSchema = Type.String({ minLength: 1, maxLength: 200 });
+export const AssetLocationSchema = Type.String({ minLength: 1, maxLength: 500 });
+export const AssetMetadataSchema = Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), {
+  description: 'free-form JSON object (manufacturer, model, serial number, …)',
+});
+
+/**
+ * Emitted once when an asset is registered.
+ *
+ * @example
+ * { assetId, name: 'Feed pump 1', type: 'pump', location: 'Plant A', metadata: {}, status: 'commissioning',
+ *   registeredAt: '2026-01-01T00:00:00.000Z' }
+ */
+export const AssetRegistered = defineEvent({
+  name: 'AssetRegistered',
+  service: 'asset',
+  version: 1,
+  type: 'assetops.asset.registered.v1',
+  data: Type.Object(
+    {
+      assetId: Type.String({ format: 'uuid' }),
+      name: AssetNameSchema,
+      type: AssetTypeSchema,
+      location: Type.Union([AssetLocationSchema, Type.Null()]),
+      metadata: AssetMetadataSchema,
+      status: AssetStatusSchema,
+      registeredAt: Type.String({ format: 'date-time' }),
+    },
+    { additionalProperties: false },
+  ),
+});
+export type AssetRegisteredData = Static<typeof AssetRegistered.data>;
+
+/**
+ * Emitted when an asset's descriptive fields change; `changes` holds only the fields that changed,
+ * with their new values (`location: null` means it was removed). `version` is the asset's version
+ * after the change, so a consumer can ignore an older update.
+ */
+export const AssetUpdated = defineEvent({
+  name: 'AssetUpdated',
+  service: 'asset',
+  version: 1,
+  type: 'assetops.asset.updated.v1',
+  data: Type.Object(
+    {
+      assetId: Type.String({ format: 'uuid' }),
+      changes: Type.Object(
+        {
+          name: Type.Optional(AssetNameSchema),
+          location: Type.Optional(Type.Union([AssetLocationSchema, Type.Null()])),
+          metadata: Type.Optional(AssetMetadataSchema),
+        },
+        { additionalProperties: false },
+      ),
+      version: Type.Integer({ minimum: 1 }),
+      updatedAt: Type.String({ format: 'date-time' }),
+    },
+    { additionalProperties: false },
+  ),
+});
+export type AssetUpdatedData = Static<typeof AssetUpdated.data>;
+
+/** Emitted on every lifecycle transition, with the state it left and the reason given. */
+export const AssetStatusChanged = defineEvent({
+  name: 'AssetStatusChanged',
+  service: 'asset',
+  version: 1,
+  type: 'assetops.asset.status-changed.v1',
+  data: Type.Object(
+    {
+      assetId: Type.String({ format: 'uuid' }),
+      assetType: AssetTypeSchema,
+      from: AssetStatusSchema,
+      to: AssetStatusSchema,
+      reason: Type.Union([Type.String({ maxLength: 1000 }), Type.Null()]),
+      version: Type.Integer({ minimum: 1 }),
+      changedAt: Type.String({ format: 'date-time' }),
+    },
+    { additionalProperties: false },
+  ),
+});
+export type AssetStatusChangedData = Static<typeof AssetStatusChanged.data>;
+
+export const assetEvents = [AssetRegistered, AssetUpdated, AssetStatusChanged] as const;

@@ -1,0 +1,9 @@
+/**
+ * @assetops/contracts — the published language of AssetOps: the CloudEvents envelope, the event
+ * catalog and the HTTP API schemas. No entities, no database code; every service may import it.
+ */
+export * from './api/asset.api.js';
+export * from './api/problem.js';
+export * from './envelope.js';
+export * from './events/asset.events.js';
+export * from './validate.js';

@@ -1,0 +1,12 @@
+/**
+ * @assetops/platform — the runtime kit every service is built on: config, logging, HTTP bootstrap,
+ * errors, migrations, the transactional outbox and inbox, and the event bus transports.
+ * It knows no domain and none of a service's tables.
+ */
+export * from './clock.js';
+export * from './db/migrations.js';
+export * from './db/pool.js';
+export * from './db/provision.js';
+export * from './errors.js';
+export * from './logger.js';
+export * from './messaging/types.js';
