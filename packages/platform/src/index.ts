@@ -10,3 +10,8 @@ export * from './db/provision.js';
 export * from './errors.js';
 export * from './logger.js';
 export * from './messaging/types.js';
+export * from './config.js';
+export * from './http/app.js';
+export * from './http/metrics.js';
+export * from './http/problem.js';
+export * from './service.js';

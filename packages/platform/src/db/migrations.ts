@@ -81,7 +81,7 @@ export async function runMigrations(
   pool: Pool,
   sources: readonly MigrationSource[],
 ): Promise<{ applied: string[] }> {
-  const plan = await Promise.all(sources.map(readMigrations));
+  const plan = await Promise.all(sources.map(async (source) => ({ source, files: await readMigrations(source) })));
   const client = await pool.connect();
   const applied: string[] = [];
   try {
@@ -99,8 +99,8 @@ export async function runMigrations(
       'SELECT module, version, name, checksum FROM schema_migrations',
     );
     const done = new Map(rows.map((r) => [`${r.module}:${r.version}`, r]));
-    for (const files of plan) {
-      const module = files[0]?.module;
+    for (const { source, files } of plan) {
+      const module = source.module;
       const fileKeys = new Set(files.map((f) => `${f.module}:${f.version}`));
       for (const row of rows) {
         if (row.module === module && !fileKeys.has(`${row.module}:${row.version}`)) {

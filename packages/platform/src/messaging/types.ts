@@ -32,6 +32,23 @@ export interface BusSubscription {
   /** Only these CloudEvents types are delivered (others are acknowledged and dropped). */
   types: readonly string[];
   deliver(batch: readonly EventEnvelope[]): Promise<void>;
+  /**
+   * Called with a message that is not even JSON (a transport that carries bytes, like NATS, can
+   * receive one from a foreign publisher). Resolving it acknowledges the message for good; rejecting
+   * it retries like a rejected `deliver`. Without it the transport logs and drops such a message.
+   * Messages that parse but are not valid events go to `deliver`: the consumer validates them.
+   */
+  onMalformed?(message: MalformedMessage): Promise<void>;
+}
+
+/** A message a transport could not turn into an event. */
+export interface MalformedMessage {
+  /** The transport subject or channel it arrived on. */
+  subject: string;
+  /** The raw payload as text (invalid UTF-8 replaced). */
+  raw: string;
+  /** Why it could not be parsed. */
+  reason: string;
 }
 
 export interface BusSubscriptionHandle {

@@ -1,0 +1,102 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, ValidationError } from '../errors.js';
+
+/** An RFC 9457 problem document as AssetOps sends it. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  code: string;
+  detail?: string;
+  instance?: string;
+  errors?: { path: string; message: string }[];
+  [extension: string]: unknown;
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  409: 'Conflict',
+  412: 'Precondition Failed',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+/**
+ * Builds a problem document. The `type` is a URN derived from the stable code, so clients can
+ * switch on either.
+ *
+ * @example
+ * problem(404, 'ASSET_NOT_FOUND', 'asset 0190… does not exist');
+ */
+export function problem(status: number, code: string, detail?: string, extra: Partial<Problem> = {}): Problem {
+  return {
+    type: `urn:assetops:problem:${code.toLowerCase().replaceAll('_', '-')}`,
+    title: TITLES[status] ?? (status >= 500 ? 'Server Error' : 'Client Error'),
+    status,
+    code,
+    ...(detail === undefined ? {} : { detail }),
+    ...extra,
+  };
+}
+
+/** Fastify's own client-error codes, mapped to stable AssetOps codes. */
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'BODY_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'INVALID_CONTENT_LENGTH',
+  FST_ERR_CTP_EMPTY_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+};
+
+/**
+ * Maps anything thrown by a route to a problem document: AppErrors keep their code and status,
+ * schema validation failures become 400 `VALIDATION_FAILED` with one entry per field, Fastify's
+ * client errors keep their 4xx status, and anything else is a 500 whose details stay in the log.
+ */
+export function toProblem(err: unknown, request?: FastifyRequest): Problem {
+  const instance = request?.url;
+  if (err instanceof ValidationError) {
+    return problem(400, err.code, err.message, { instance, errors: err.issues });
+  }
+  if (err instanceof AppError) {
+    return problem(err.status, err.code, err.message, { instance, ...(err.details ?? {}) });
+  }
+  const fe = err as FastifyError & { validationContext?: string };
+  if (Array.isArray(fe?.validation)) {
+    const where = fe.validationContext ?? 'body';
+    const errors = fe.validation.map((v) => {
+      const missing = (v.params as { missingProperty?: string } | undefined)?.missingProperty;
+      const extra = (v.params as { additionalProperty?: string } | undefined)?.additionalProperty;
+      const field = missing ?? extra;
+      const path = `/${where}${v.instancePath}${field ? `/${field}` : ''}`;
+      const message = extra ? `unknown property '${extra}'` : (v.message ?? 'is invalid');
+      return { path, message };
+    });
+    const detail = errors.map((e) => `${e.path} ${e.message}`).join('; ');
+    return problem(400, 'VALIDATION_FAILED', detail, { instance, errors });
+  }
+  const status = typeof fe?.statusCode === 'number' ? fe.statusCode : 500;
+  if (status >= 400 && status < 500) {
+    const code = (fe.code && FASTIFY_CODES[fe.code]) ?? (fe.code?.startsWith('FST_') ? 'BAD_REQUEST' : (fe.code ?? 'BAD_REQUEST'));
+    return problem(status, code, fe.message, { instance });
+  }
+  return problem(500, 'INTERNAL_ERROR', 'an unexpected error occurred; it has been logged', { instance });
+}
+
+/** Sends a problem with the right content type. */
+export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
+  return reply.code(body.status).type('application/problem+json; charset=utf-8').send(body);
+}

@@ -1,0 +1,131 @@
+import { Type } from '@sinclair/typebox';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createHttpApp,
+  createLogger,
+  type HttpApp,
+  IllegalStateError,
+  NotFoundError,
+  ValidationError,
+} from '../src/index.js';
+
+describe('HTTP bootstrap', () => {
+  let app: HttpApp;
+  let ready = true;
+  beforeAll(async () => {
+    app = await createHttpApp({
+      service: 'demo',
+      logger: createLogger({ service: 'demo', level: 'silent' }),
+      readiness: {
+        database: async () => {
+          if (!ready) throw new Error('connection refused');
+        },
+      },
+    });
+    app.post(
+      '/things',
+      {
+        schema: {
+          body: Type.Object(
+            { name: Type.String({ minLength: 1 }), size: Type.Integer({ minimum: 0 }) },
+            { additionalProperties: false },
+          ),
+        },
+      },
+      async (request) => request.body,
+    );
+    app.get('/things/missing', async () => {
+      throw new NotFoundError('THING_NOT_FOUND', 'no such thing');
+    });
+    app.get('/things/locked', async () => {
+      throw new IllegalStateError('THING_LOCKED', 'thing is locked', { from: 'locked', to: 'open' });
+    });
+    app.get('/things/invalid', async () => {
+      throw new ValidationError('THING_INVALID', 'bad thing', [{ path: '/name', message: 'too long' }]);
+    });
+    app.get('/things/bug', async () => {
+      throw new Error('secret internal detail');
+    });
+    await app.ready();
+  });
+  afterAll(() => app.close());
+
+  it('answers a schema violation with 400 problem+json listing each field', async () => {
+    const res = await app.inject({ method: 'POST', url: '/things', payload: { size: -1, colour: 'red' } });
+    expect(res.statusCode).toBe(400);
+    expect(res.headers['content-type']).toContain('application/problem+json');
+    const body = res.json();
+    expect(body).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', title: 'Bad Request', instance: '/things' });
+    expect(body.errors).toEqual(
+      expect.arrayContaining([
+        { path: '/body/name', message: "must have required property 'name'" },
+        { path: '/body/colour', message: "unknown property 'colour'" },
+        { path: '/body/size', message: 'must be >= 0' },
+      ]),
+    );
+  });
+
+  it('answers malformed JSON with 400 INVALID_JSON', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/things',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"name": ',
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ code: 'INVALID_JSON' });
+  });
+
+  it('answers an unsupported content type with 415', async () => {
+    const res = await app.inject({ method: 'POST', url: '/things', headers: { 'content-type': 'text/xml' }, payload: '<a/>' });
+    expect(res.statusCode).toBe(415);
+    expect(res.json()).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE' });
+  });
+
+  it('maps AppErrors to their status and stable code', async () => {
+    expect((await app.inject('/things/missing')).json()).toMatchObject({ status: 404, code: 'THING_NOT_FOUND' });
+    const locked = await app.inject('/things/locked');
+    expect(locked.statusCode).toBe(409);
+    expect(locked.json()).toMatchObject({ code: 'THING_LOCKED', from: 'locked', to: 'open' });
+    expect((await app.inject('/things/invalid')).json()).toMatchObject({
+      status: 400,
+      code: 'THING_INVALID',
+      errors: [{ path: '/name', message: 'too long' }],
+    });
+  });
+
+  it('hides internals of an unexpected error behind a 500 problem', async () => {
+    const res = await app.inject('/things/bug');
+    expect(res.statusCode).toBe(500);
+    expect(res.json()).toMatchObject({ code: 'INTERNAL_ERROR' });
+    expect(res.body).not.toContain('secret internal detail');
+  });
+
+  it('answers an unknown route with 404 ROUTE_NOT_FOUND', async () => {
+    const res = await app.inject('/nowhere');
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toMatchObject({ code: 'ROUTE_NOT_FOUND' });
+  });
+
+  it('serves /health, /ready (with checks) and Prometheus /metrics', async () => {
+    expect((await app.inject('/health')).json()).toEqual({ status: 'ok', service: 'demo' });
+    ready = true;
+    expect((await app.inject('/ready')).statusCode).toBe(200);
+    ready = false;
+    const notReady = await app.inject('/ready');
+    expect(notReady.statusCode).toBe(503);
+    expect(notReady.json()).toMatchObject({ checks: { database: 'connection refused' } });
+    await app.inject('/things/missing');
+    const metrics = await app.inject('/metrics');
+    expect(metrics.headers['content-type']).toContain('text/plain');
+    expect(metrics.body).toContain('assetops_http_request_duration_seconds_count{service="demo",method="GET",route="/things/missing",status="404"}');
+    expect(metrics.body).toContain('assetops_process_cpu_seconds_total');
+  });
+
+  it('publishes its OpenAPI document', async () => {
+    const doc = (await app.inject('/openapi.json')).json();
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths)).toContain('/things');
+    expect(Object.keys(doc.paths)).not.toContain('/health');
+  });
+});

@@ -1,0 +1,47 @@
+import path from 'node:path';
+import { ConfigError, createLogger, loadConfig } from '@assetops/platform';
+import { startAllInOne } from './all-in-one.js';
+import { allInOneConfigSpec } from './config.js';
+
+// `npm start`: the whole platform in one process on an embedded PostgreSQL.
+try {
+  const config = loadConfig(allInOneConfigSpec, process.env);
+  const logger = createLogger({ service: 'runtime', level: config.LOG_LEVEL });
+  const platform = await startAllInOne({
+    dataDir: path.resolve(config.ASSETOPS_DATA_DIR),
+    port: config.PORT,
+    host: config.HOST,
+    adminToken: config.ASSETOPS_ADMIN_TOKEN,
+    embeddedPostgresPort: config.ASSETOPS_EMBEDDED_PG_PORT,
+    logger,
+  });
+  const shown = platform.gatewayUrl.replace('0.0.0.0', 'localhost');
+  const tokenNote = config.ASSETOPS_ADMIN_TOKEN
+    ? '(from ASSETOPS_ADMIN_TOKEN)'
+    : `(kept in ${path.join(config.ASSETOPS_DATA_DIR, 'admin-token')})`;
+  process.stdout.write(
+    [
+      '',
+      '  AssetOps is running (all-in-one).',
+      `  API:          ${shown}/api/v1/assets`,
+      `  API docs:     ${shown}/docs`,
+      `  Admin token:  ${platform.adminToken}  ${tokenNote}`,
+      `  Try:          curl -H "Authorization: Bearer ${platform.adminToken}" ${shown}/api/v1/assets`,
+      '',
+      '',
+    ].join('\n'),
+  );
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    await platform.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+} catch (err) {
+  process.stderr.write(`${err instanceof ConfigError ? err.message : (err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,130 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createGateway } from '@assetops/gateway';
+import {
+  createInProcessBus,
+  createLogger,
+  createPool,
+  type HttpApp,
+  type Logger,
+  type Pool,
+  provisionServiceDatabase,
+  withDatabase,
+} from '@assetops/platform';
+import { type EmbeddedPostgresServer, startEmbeddedPostgres } from './embedded-postgres.js';
+import { type RunningService, runService } from './run-service.js';
+import { loadLocalSecrets } from './secrets.js';
+import { databaseServices, serviceDefinitions } from './services.js';
+
+export interface AllInOneOptions {
+  /** Data folder: embedded PostgreSQL, secrets, admin token. */
+  dataDir: string;
+  /** Gateway port (0: any free port). */
+  port: number;
+  host: string;
+  /** When set, the admin bearer token; otherwise one is generated and kept in the data folder. */
+  adminToken?: string | undefined;
+  /**
+   * Use an existing PostgreSQL server (a superuser URL) instead of the embedded one — tests do,
+   * with a `databasePrefix` so that runs do not collide.
+   */
+  postgres?: { adminUrl: string; databasePrefix: string } | undefined;
+  /** Port of the embedded PostgreSQL (0: any free port). */
+  embeddedPostgresPort?: number;
+  env?: Record<string, string | undefined>;
+  logger?: Logger;
+}
+
+export interface AllInOne {
+  gatewayUrl: string;
+  adminToken: string;
+  services: Record<string, RunningService>;
+  gateway: HttpApp;
+  stop(): Promise<void>;
+}
+
+/**
+ * The embedded default: one process hosting every service, each on its own port with its own
+ * database and role on one PostgreSQL server (embedded unless one is given), the in-process bus,
+ * and the gateway in front.
+ */
+export async function startAllInOne(opts: AllInOneOptions): Promise<AllInOne> {
+  const logger = opts.logger ?? createLogger({ service: 'runtime' });
+  const env = opts.env ?? process.env;
+  const prefix = opts.postgres?.databasePrefix ?? 'assetops';
+  const roles = databaseServices.map((name) => `${prefix}_${name}`);
+  const secrets = await loadLocalSecrets(opts.dataDir, roles);
+  const stack: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stack.reverse()) await stop().catch((err) => logger.error({ err }, 'stop failed'));
+    stack.length = 0;
+  };
+
+  try {
+    let adminUrl: string;
+    if (opts.postgres) {
+      adminUrl = opts.postgres.adminUrl;
+    } else {
+      const pgLogger = logger.child({ component: 'embedded-postgres' });
+      const server: EmbeddedPostgresServer = await startEmbeddedPostgres({
+        dataDir: path.join(opts.dataDir, 'postgres'),
+        port: opts.embeddedPostgresPort ?? 0,
+        password: secrets.postgresPassword,
+        onLog: (line) => pgLogger.debug(line),
+      });
+      stack.push(() => server.stop());
+      adminUrl = server.adminUrl;
+      logger.info({ dataDir: server.dataDir, port: server.port }, 'embedded PostgreSQL started');
+    }
+
+    const bus = createInProcessBus();
+    stack.push(() => bus.close());
+    const services: Record<string, RunningService> = {};
+    const pools: Pool[] = [];
+    stack.push(async () => {
+      await Promise.all(pools.map((pool) => pool.end()));
+    });
+    for (const name of databaseServices) {
+      const role = `${prefix}_${name}`;
+      const password = secrets.rolePasswords[role]!;
+      await provisionServiceDatabase(adminUrl, { database: role, role, password });
+      const def = serviceDefinitions[name];
+      if (!def) continue;
+      const pool = createPool({
+        connectionString: withDatabase(adminUrl, role, { user: role, password }),
+        applicationName: name,
+      });
+      pools.push(pool);
+      // Relays start only once every consumer has subscribed: the in-process bus delivers to the
+      // subscribers present at publish time.
+      const running = await runService(def, {
+        pool,
+        bus,
+        env,
+        host: '127.0.0.1',
+        port: 0,
+        logger: logger.child({ service: name }),
+        startRelay: false,
+      });
+      services[name] = running;
+      stack.push(() => running.stop());
+    }
+    for (const running of Object.values(services)) running.startRelay();
+
+    const adminToken = opts.adminToken ?? secrets.adminToken;
+    if (!opts.adminToken) {
+      await writeFile(path.join(opts.dataDir, 'admin-token'), `${adminToken}\n`, { mode: 0o600 });
+    }
+    const gateway = await createGateway({
+      logger: logger.child({ service: 'gateway' }),
+      adminToken,
+      upstreams: Object.fromEntries(Object.values(services).map((s) => [s.name, s.url])),
+    });
+    const address = await gateway.listen({ host: opts.host, port: opts.port });
+    stack.push(() => gateway.close());
+    return { gatewayUrl: address, adminToken, services, gateway, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

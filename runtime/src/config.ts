@@ -1,0 +1,32 @@
+import { duration, integer, optional, port, string, url, urlList } from '@assetops/platform';
+
+/** Settings of the all-in-one runtime (`npm start`). */
+export const allInOneConfigSpec = {
+  PORT: port({ default: 8080, description: 'gateway HTTP port (the API, the docs and later the web UI)' }),
+  HOST: string({ default: '0.0.0.0', description: 'gateway listen address' }),
+  ASSETOPS_DATA_DIR: string({ default: '.assetops', description: 'data folder: embedded PostgreSQL, secrets, admin token' }),
+  ASSETOPS_ADMIN_TOKEN: optional(
+    string({ minLength: 16, secret: true, description: 'admin bearer token; generated into the data folder when unset' }),
+  ),
+  ASSETOPS_EMBEDDED_PG_PORT: port({ default: 0, description: 'embedded PostgreSQL port on 127.0.0.1 (0: any free port)' }),
+  LOG_LEVEL: string({
+    default: 'info',
+    oneOf: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+    description: 'log level',
+  }),
+};
+
+/** Settings of one service running in its own process (`npm run service -- <name>`). */
+export const serviceConfigSpec = {
+  PORT: optional(port({ description: "HTTP port (default: the service's own, 8081–8085)" })),
+  HOST: string({ default: '0.0.0.0', description: 'listen address' }),
+  DATABASE_URL: url({
+    protocols: ['postgres:', 'postgresql:'],
+    secret: true,
+    description: "the service's own database, as its own role (see `npm run provision`)",
+  }),
+  NATS_URL: urlList({ protocols: ['nats:', 'tls:'], description: 'NATS JetStream server(s), comma-separated' }),
+  DATABASE_POOL_SIZE: integer({ default: 10, min: 1, max: 200, description: 'database connections per instance' }),
+  OUTBOX_RETENTION: duration({ default: 24 * 3_600_000, description: 'how long published outbox rows are kept' }),
+  LOG_LEVEL: allInOneConfigSpec.LOG_LEVEL,
+};

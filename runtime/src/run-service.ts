@@ -1,0 +1,94 @@
+import {
+  createEventConsumer,
+  createLogger,
+  createMetricsRegistry,
+  createOutboxRelay,
+  type EventBus,
+  type Logger,
+  messagingMigrations,
+  type Pool,
+  runMigrations,
+  type ServiceDefinition,
+  type ServiceInstance,
+  systemClock,
+  uuidV7Ids,
+} from '@assetops/platform';
+
+/** A service started by a runtime: its instance, its address, and how to stop it. */
+export interface RunningService {
+  name: string;
+  instance: ServiceInstance;
+  /** `http://host:port` the service listens on. */
+  url: string;
+  /** Starts relaying its outbox; the all-in-one runtime calls it after every consumer subscribed. */
+  startRelay(): void;
+  stop(): Promise<void>;
+}
+
+export interface RunServiceOptions {
+  pool: Pool;
+  bus: EventBus;
+  env: Record<string, string | undefined>;
+  host: string;
+  port: number;
+  logger?: Logger;
+  /** Start the outbox relay at once (one service per process) or later via `startRelay()`. */
+  startRelay?: boolean;
+}
+
+/**
+ * Brings up one service the same way in both runtimes: migrations (the platform's messaging tables
+ * and the service's own), the service's app, its consumer and its outbox relay, then listens.
+ */
+export async function runService(def: ServiceDefinition, opts: RunServiceOptions): Promise<RunningService> {
+  const logger = opts.logger ?? createLogger({ service: def.name });
+  const metrics = createMetricsRegistry(def.name);
+  const { applied } = await runMigrations(opts.pool, [messagingMigrations, def.migrations]);
+  if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+
+  const instance = await def.create({
+    logger,
+    metrics,
+    clock: systemClock,
+    ids: uuidV7Ids,
+    pool: opts.pool,
+    bus: opts.bus,
+    env: opts.env,
+  });
+  const relay = createOutboxRelay({ pool: opts.pool, bus: opts.bus, logger, metrics });
+  const consumer = instance.consumer
+    ? createEventConsumer({
+        name: def.name,
+        pool: opts.pool,
+        bus: opts.bus,
+        sources: instance.consumer.sources,
+        handlers: instance.consumer.handlers,
+        logger,
+        metrics,
+      })
+    : undefined;
+  await consumer?.start();
+  await instance.start?.();
+  let relayStarted = false;
+  const startRelay = () => {
+    if (relayStarted) return;
+    relayStarted = true;
+    void relay.start();
+  };
+  if (opts.startRelay ?? true) startRelay();
+
+  const address = await instance.app.listen({ host: opts.host, port: opts.port });
+  logger.info({ url: address }, `${def.name} service listening`);
+  return {
+    name: def.name,
+    instance,
+    url: address,
+    startRelay,
+    async stop() {
+      await instance.app.close();
+      await instance.stop?.();
+      await consumer?.stop();
+      await relay.stop();
+    },
+  };
+}

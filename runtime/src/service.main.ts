@@ -1,0 +1,84 @@
+import { createGateway, gatewayConfigSpec } from '@assetops/gateway';
+import {
+  ConfigError,
+  createLogger,
+  createNatsBus,
+  createPool,
+  loadConfig,
+  type ServiceDefinition,
+} from '@assetops/platform';
+import { serviceConfigSpec } from './config.js';
+import { runService } from './run-service.js';
+import { defaultPorts, serviceDefinitions } from './services.js';
+
+// `npm run service -- <name>`: one service in this process (the distributed runtime), on its own
+// database (DATABASE_URL) and NATS JetStream (NATS_URL). The gateway needs the services' URLs.
+const name = process.argv[2];
+const known = [...Object.keys(serviceDefinitions), 'gateway'];
+
+async function main(): Promise<void> {
+  if (!name || !known.includes(name)) {
+    throw new ConfigError([`usage: npm run service -- <${known.join('|')}>${name ? ` (unknown service '${name}')` : ''}`]);
+  }
+  if (name === 'gateway') return startGateway();
+  const def = serviceDefinitions[name as keyof typeof serviceDefinitions] as ServiceDefinition;
+  const config = loadConfig(serviceConfigSpec, process.env);
+  const logger = createLogger({ service: name, level: config.LOG_LEVEL });
+  const pool = createPool({ connectionString: config.DATABASE_URL, applicationName: name, max: config.DATABASE_POOL_SIZE });
+  const bus = await createNatsBus({ servers: config.NATS_URL, name: `assetops-${name}`, logger });
+  const running = await runService(def, {
+    pool,
+    bus,
+    env: process.env,
+    host: config.HOST,
+    port: config.PORT ?? defaultPorts[name as keyof typeof defaultPorts],
+    logger,
+  });
+  onShutdown(async () => {
+    await running.stop();
+    await bus.close();
+    await pool.end();
+  });
+}
+
+async function startGateway(): Promise<void> {
+  const config = loadConfig(gatewayConfigSpec, process.env);
+  if (!config.ASSETOPS_ADMIN_TOKEN) {
+    throw new ConfigError(['ASSETOPS_ADMIN_TOKEN is required when the gateway runs on its own (at least 16 characters)']);
+  }
+  const logger = createLogger({ service: 'gateway', level: process.env.LOG_LEVEL ?? 'info' });
+  const upstreams = Object.fromEntries(
+    Object.entries({
+      asset: config.ASSETOPS_ASSET_URL,
+      telemetry: config.ASSETOPS_TELEMETRY_URL,
+      alert: config.ASSETOPS_ALERT_URL,
+      maintenance: config.ASSETOPS_MAINTENANCE_URL,
+      dashboard: config.ASSETOPS_DASHBOARD_URL,
+    }).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+  );
+  const app = await createGateway({
+    logger,
+    adminToken: config.ASSETOPS_ADMIN_TOKEN,
+    upstreams,
+    upstreamTimeoutMs: config.GATEWAY_UPSTREAM_TIMEOUT,
+  });
+  await app.listen({ host: config.HOST, port: config.PORT });
+  onShutdown(() => app.close());
+}
+
+function onShutdown(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = async () => {
+    if (stopping) return;
+    stopping = true;
+    await stop().catch(() => {});
+    process.exit(0);
+  };
+  process.once('SIGINT', handler);
+  process.once('SIGTERM', handler);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof ConfigError ? err.message : ((err as Error).stack ?? String(err))}\n`);
+  process.exit(1);
+});

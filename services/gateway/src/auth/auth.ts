@@ -1,0 +1,95 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { sendProblem, toProblem, UnauthorizedError } from '@assetops/platform';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+/**
+ * Who is calling. Today the only credential is the admin token; the roles issue adds users with
+ * roles and devices with their own tokens, which is why the shape is already general.
+ */
+export interface Principal {
+  kind: 'admin';
+  /** Stable identifier of the caller, for logs and audit. */
+  subject: string;
+  roles: readonly string[];
+}
+
+/**
+ * Checks a request's credential: resolves with the caller, or rejects with an
+ * `UnauthorizedError` — code `UNAUTHORIZED` when no bearer token was sent, `INVALID_TOKEN` when the
+ * token is not recognised.
+ */
+export type Authenticate = (request: FastifyRequest) => Promise<Principal>;
+
+/** The challenge every 401 carries (RFC 6750). */
+export const BEARER_CHALLENGE = 'Bearer realm="assetops"';
+
+/**
+ * Authenticates `Authorization: Bearer <token>` against the admin token.
+ *
+ * Both sides are hashed before the constant-time comparison: `timingSafeEqual` needs equal
+ * lengths, and comparing digests means neither the time taken nor an early length check reveals
+ * how long the admin token is.
+ *
+ * @example
+ * const authenticate = createTokenAuthenticator({ adminToken: config.ASSETOPS_ADMIN_TOKEN });
+ * const principal = await authenticate(request); // throws UnauthorizedError on a missing/wrong token
+ */
+export function createTokenAuthenticator(opts: { adminToken: string }): Authenticate {
+  const adminDigest = sha256(opts.adminToken);
+  const admin: Principal = Object.freeze({ kind: 'admin', subject: 'admin', roles: Object.freeze(['admin']) });
+  return async (request) => {
+    const token = bearerToken(request.headers.authorization);
+    if (token === undefined) throw new UnauthorizedError('UNAUTHORIZED', 'a bearer token is required');
+    if (!timingSafeEqual(sha256(token), adminDigest)) {
+      throw new UnauthorizedError('INVALID_TOKEN', 'the bearer token is not valid');
+    }
+    return admin;
+  };
+}
+
+/**
+ * The token of an `Authorization: Bearer …` header; the scheme is case-insensitive (RFC 9110).
+ * Another scheme (`Basic …`) or an empty token counts as no bearer token at all.
+ */
+export function bearerToken(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const match = /^Bearer(?:[ \t]+(.*))?$/i.exec(header);
+  const token = match?.[1]?.trim();
+  return token ? token : undefined;
+}
+
+function sha256(value: string): Buffer {
+  return createHash('sha256').update(value, 'utf8').digest();
+}
+
+const principals = new WeakMap<FastifyRequest, Principal>();
+
+/**
+ * A Fastify `onRequest` hook that authenticates every request of the scope it is added to and
+ * answers 401 problem+json with the bearer challenge when that fails. The caller is then available
+ * through {@link principalOf} (the roles issue authorises on it).
+ *
+ * @example
+ * scope.addHook('onRequest', requireAuthentication(createTokenAuthenticator({ adminToken })));
+ */
+export function requireAuthentication(authenticate: Authenticate) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+    try {
+      principals.set(request, await authenticate(request));
+      return undefined;
+    } catch (err) {
+      // Answered here rather than thrown so the challenge header cannot be lost on the way through
+      // the error handler. An authenticator that fails for another reason still yields a problem.
+      const body = toProblem(err, request);
+      if (body.status === 401) reply.header('www-authenticate', BEARER_CHALLENGE);
+      if (body.status >= 500) request.log.error({ err }, 'authentication failed');
+      // Returning the reply tells Fastify the response is sent and the route must not run.
+      return sendProblem(reply, body);
+    }
+  };
+}
+
+/** The authenticated caller of a request, or `undefined` on a public route. */
+export function principalOf(request: FastifyRequest): Principal | undefined {
+  return principals.get(request);
+}
