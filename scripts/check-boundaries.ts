@@ -78,7 +78,10 @@ export async function findBoundaryViolations(root: string): Promise<BoundaryViol
           const target = path.resolve(path.dirname(file), specifier);
           if (!target.startsWith(owner.dir + path.sep) && target !== owner.dir) {
             const into = path.relative(root, target).split(path.sep);
-            const what = into[0] === 'services' && serviceSet.has(into[1] ?? '') ? `service '${into[1]}'` : into.join('/');
+            const what =
+              into[0] === 'services' && serviceSet.has(into[1] ?? '')
+                ? `service '${into[1]}'`
+                : into.join('/');
             report(`'${owner.name}' reaches outside its package into ${what} by a relative path`);
           }
         }

@@ -28,12 +28,17 @@ describe('boundary check', () => {
 
   it('fails on a service importing another service by package name', async () => {
     const root = await plant({
-      'services/alert/src/rules.ts': "import { x } from '@assetops/contracts';\nimport { findAsset } from '@assetops/asset';\n",
+      'services/alert/src/rules.ts':
+        "import { x } from '@assetops/contracts';\nimport { findAsset } from '@assetops/asset';\n",
       'services/asset/src/index.ts': 'export const findAsset = 1;\n',
     });
     const violations = await findBoundaryViolations(root);
     expect(violations).toHaveLength(1);
-    expect(violations[0]).toMatchObject({ file: 'services/alert/src/rules.ts', line: 2, specifier: '@assetops/asset' });
+    expect(violations[0]).toMatchObject({
+      file: 'services/alert/src/rules.ts',
+      line: 2,
+      specifier: '@assetops/asset',
+    });
   });
 
   it('fails on a relative import into another service, a dynamic import and a re-export', async () => {
@@ -41,7 +46,8 @@ describe('boundary check', () => {
       'services/alert/src/a.ts': "import '../../asset/src/store.js';\n",
       'services/alert/src/b.ts': "const m = await import('@assetops/telemetry');\n",
       'services/alert/src/c.ts': "export { y } from '@assetops/maintenance';\n",
-      'services/alert/src/ok.ts': "import { z } from './local.js';\nimport type { P } from '@assetops/platform';\n",
+      'services/alert/src/ok.ts':
+        "import { z } from './local.js';\nimport type { P } from '@assetops/platform';\n",
     });
     const specifiers = (await findBoundaryViolations(root)).map((v) => v.specifier).sort();
     expect(specifiers).toEqual(['../../asset/src/store.js', '@assetops/maintenance', '@assetops/telemetry']);
@@ -49,11 +55,16 @@ describe('boundary check', () => {
 
   it('fails on a service manifest depending on another service, and on platform importing a service', async () => {
     const root = await plant({
-      'services/alert/package.json': JSON.stringify({ dependencies: { '@assetops/asset': '*', '@assetops/platform': '*' } }),
+      'services/alert/package.json': JSON.stringify({
+        dependencies: { '@assetops/asset': '*', '@assetops/platform': '*' },
+      }),
       'packages/platform/src/x.ts': "import '@assetops/asset';\nimport '@assetops/contracts';\n",
     });
     const violations = await findBoundaryViolations(root);
-    expect(violations.map((v) => v.file).sort()).toEqual(['packages/platform/src/x.ts', 'services/alert/package.json']);
+    expect(violations.map((v) => v.file).sort()).toEqual([
+      'packages/platform/src/x.ts',
+      'services/alert/package.json',
+    ]);
   });
 
   it('finds multi-line imports with their line numbers', () => {

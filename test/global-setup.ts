@@ -21,7 +21,10 @@ export default async function setup(): Promise<() => Promise<void>> {
   }
   const { startEmbeddedPostgres } = await import('@assetops/runtime');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'assetops-test-pg-'));
-  const server = await startEmbeddedPostgres({ dataDir: dir, port: 54_329 + Math.floor(Math.random() * 500) });
+  const server = await startEmbeddedPostgres({
+    dataDir: dir,
+    port: 54_329 + Math.floor(Math.random() * 500),
+  });
   process.env.ASSETOPS_TEST_DATABASE_URL = server.adminUrl;
   console.log(`tests use an embedded PostgreSQL at ${server.adminUrl.replace(/:[^:@/]*@/, ':***@')}`);
   return async () => {

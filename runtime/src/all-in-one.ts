@@ -5,6 +5,7 @@ import {
   createInProcessBus,
   createLogger,
   createPool,
+  type EventBus,
   type HttpApp,
   type Logger,
   type Pool,
@@ -37,9 +38,13 @@ export interface AllInOneOptions {
 
 export interface AllInOne {
   gatewayUrl: string;
+  /** The in-process bus (tests subscribe to it to observe events). */
+  bus: EventBus;
   adminToken: string;
   services: Record<string, RunningService>;
   gateway: HttpApp;
+  /** The embedded PostgreSQL's port, when the runtime started one. */
+  embeddedPostgresPort?: number;
   stop(): Promise<void>;
 }
 
@@ -62,6 +67,7 @@ export async function startAllInOne(opts: AllInOneOptions): Promise<AllInOne> {
 
   try {
     let adminUrl: string;
+    let embeddedPostgresPort: number | undefined;
     if (opts.postgres) {
       adminUrl = opts.postgres.adminUrl;
     } else {
@@ -74,6 +80,7 @@ export async function startAllInOne(opts: AllInOneOptions): Promise<AllInOne> {
       });
       stack.push(() => server.stop());
       adminUrl = server.adminUrl;
+      embeddedPostgresPort = server.port;
       logger.info({ dataDir: server.dataDir, port: server.port }, 'embedded PostgreSQL started');
     }
 
@@ -122,7 +129,15 @@ export async function startAllInOne(opts: AllInOneOptions): Promise<AllInOne> {
     });
     const address = await gateway.listen({ host: opts.host, port: opts.port });
     stack.push(() => gateway.close());
-    return { gatewayUrl: address, adminToken, services, gateway, stop: stopAll };
+    return {
+      gatewayUrl: address,
+      bus,
+      adminToken,
+      services,
+      gateway,
+      ...(embeddedPostgresPort === undefined ? {} : { embeddedPostgresPort }),
+      stop: stopAll,
+    };
   } catch (err) {
     await stopAll();
     throw err;

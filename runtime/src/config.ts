@@ -4,11 +4,21 @@ import { duration, integer, optional, port, string, url, urlList } from '@asseto
 export const allInOneConfigSpec = {
   PORT: port({ default: 8080, description: 'gateway HTTP port (the API, the docs and later the web UI)' }),
   HOST: string({ default: '0.0.0.0', description: 'gateway listen address' }),
-  ASSETOPS_DATA_DIR: string({ default: '.assetops', description: 'data folder: embedded PostgreSQL, secrets, admin token' }),
+  ASSETOPS_DATA_DIR: string({
+    default: '.assetops',
+    description: 'data folder: embedded PostgreSQL, secrets, admin token',
+  }),
   ASSETOPS_ADMIN_TOKEN: optional(
-    string({ minLength: 16, secret: true, description: 'admin bearer token; generated into the data folder when unset' }),
+    string({
+      minLength: 16,
+      secret: true,
+      description: 'admin bearer token; generated into the data folder when unset',
+    }),
   ),
-  ASSETOPS_EMBEDDED_PG_PORT: port({ default: 0, description: 'embedded PostgreSQL port on 127.0.0.1 (0: any free port)' }),
+  ASSETOPS_EMBEDDED_PG_PORT: port({
+    default: 0,
+    description: 'embedded PostgreSQL port on 127.0.0.1 (0: any free port)',
+  }),
   LOG_LEVEL: string({
     default: 'info',
     oneOf: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
@@ -25,8 +35,19 @@ export const serviceConfigSpec = {
     secret: true,
     description: "the service's own database, as its own role (see `npm run provision`)",
   }),
-  NATS_URL: urlList({ protocols: ['nats:', 'tls:'], description: 'NATS JetStream server(s), comma-separated' }),
-  DATABASE_POOL_SIZE: integer({ default: 10, min: 1, max: 200, description: 'database connections per instance' }),
-  OUTBOX_RETENTION: duration({ default: 24 * 3_600_000, description: 'how long published outbox rows are kept' }),
+  NATS_URL: urlList({
+    protocols: ['nats:', 'tls:'],
+    description: 'NATS JetStream server(s), comma-separated',
+  }),
+  DATABASE_POOL_SIZE: integer({
+    default: 10,
+    min: 1,
+    max: 200,
+    description: 'database connections per instance',
+  }),
+  OUTBOX_RETENTION: duration({
+    default: 24 * 3_600_000,
+    description: 'how long published outbox rows are kept',
+  }),
   LOG_LEVEL: allInOneConfigSpec.LOG_LEVEL,
 };

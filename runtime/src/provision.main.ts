@@ -27,10 +27,15 @@ async function main(): Promise<void> {
     process.stdout.write(`${usage}\n`);
     process.exit(values.help ? 0 : 2);
   }
-  const wanted = values.services.split(',').map((s) => s.trim()).filter(Boolean);
+  const wanted = values.services
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = wanted.filter((s) => !(databaseServices as readonly string[]).includes(s));
-  if (unknown.length > 0) throw new Error(`unknown service(s): ${unknown.join(', ')}; known: ${databaseServices.join(', ')}`);
-  if (!/^[a-z_][a-z0-9_]{0,40}$/.test(values.prefix)) throw new Error('--prefix must be a lower-case identifier');
+  if (unknown.length > 0)
+    throw new Error(`unknown service(s): ${unknown.join(', ')}; known: ${databaseServices.join(', ')}`);
+  if (!/^[a-z_][a-z0-9_]{0,40}$/.test(values.prefix))
+    throw new Error('--prefix must be a lower-case identifier');
   for (const service of wanted) {
     const name = `${values.prefix}_${service}`;
     const password = process.env[`ASSETOPS_${service.toUpperCase()}_DB_PASSWORD`] ?? generateSecret();

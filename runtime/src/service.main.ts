@@ -1,4 +1,4 @@
-import { createGateway, gatewayConfigSpec } from '@assetops/gateway';
+import { createGateway, gatewayConfigSpec, upstreamsFromConfig } from '@assetops/gateway';
 import {
   ConfigError,
   createLogger,
@@ -18,13 +18,19 @@ const known = [...Object.keys(serviceDefinitions), 'gateway'];
 
 async function main(): Promise<void> {
   if (!name || !known.includes(name)) {
-    throw new ConfigError([`usage: npm run service -- <${known.join('|')}>${name ? ` (unknown service '${name}')` : ''}`]);
+    throw new ConfigError([
+      `usage: npm run service -- <${known.join('|')}>${name ? ` (unknown service '${name}')` : ''}`,
+    ]);
   }
   if (name === 'gateway') return startGateway();
   const def = serviceDefinitions[name as keyof typeof serviceDefinitions] as ServiceDefinition;
   const config = loadConfig(serviceConfigSpec, process.env);
   const logger = createLogger({ service: name, level: config.LOG_LEVEL });
-  const pool = createPool({ connectionString: config.DATABASE_URL, applicationName: name, max: config.DATABASE_POOL_SIZE });
+  const pool = createPool({
+    connectionString: config.DATABASE_URL,
+    applicationName: name,
+    max: config.DATABASE_POOL_SIZE,
+  });
   const bus = await createNatsBus({ servers: config.NATS_URL, name: `assetops-${name}`, logger });
   const running = await runService(def, {
     pool,
@@ -44,22 +50,15 @@ async function main(): Promise<void> {
 async function startGateway(): Promise<void> {
   const config = loadConfig(gatewayConfigSpec, process.env);
   if (!config.ASSETOPS_ADMIN_TOKEN) {
-    throw new ConfigError(['ASSETOPS_ADMIN_TOKEN is required when the gateway runs on its own (at least 16 characters)']);
+    throw new ConfigError([
+      'ASSETOPS_ADMIN_TOKEN is required when the gateway runs on its own (at least 16 characters)',
+    ]);
   }
   const logger = createLogger({ service: 'gateway', level: process.env.LOG_LEVEL ?? 'info' });
-  const upstreams = Object.fromEntries(
-    Object.entries({
-      asset: config.ASSETOPS_ASSET_URL,
-      telemetry: config.ASSETOPS_TELEMETRY_URL,
-      alert: config.ASSETOPS_ALERT_URL,
-      maintenance: config.ASSETOPS_MAINTENANCE_URL,
-      dashboard: config.ASSETOPS_DASHBOARD_URL,
-    }).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
-  );
   const app = await createGateway({
     logger,
     adminToken: config.ASSETOPS_ADMIN_TOKEN,
-    upstreams,
+    upstreams: upstreamsFromConfig(config),
     upstreamTimeoutMs: config.GATEWAY_UPSTREAM_TIMEOUT,
   });
   await app.listen({ host: config.HOST, port: config.PORT });
@@ -79,6 +78,8 @@ function onShutdown(stop: () => Promise<void>): void {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof ConfigError ? err.message : ((err as Error).stack ?? String(err))}\n`);
+  process.stderr.write(
+    `${err instanceof ConfigError ? err.message : ((err as Error).stack ?? String(err))}\n`,
+  );
   process.exit(1);
 });

@@ -19,20 +19,26 @@ export const EventEnvelopeSchema = Type.Object(
     specversion: Type.Literal('1.0'),
     id: Type.String({ format: 'uuid' }),
     source: Type.String({ pattern: '^/assetops/[a-z][a-z0-9-]*$' }),
-    type: Type.String({ pattern: '^assetops\\.[a-z][a-z0-9-]*\\.[a-z][a-z0-9-]*(\\.[a-z][a-z0-9-]*)*\\.v[0-9]+$' }),
+    type: Type.String({
+      pattern: '^assetops\\.[a-z][a-z0-9-]*\\.[a-z][a-z0-9-]*(\\.[a-z][a-z0-9-]*)*\\.v[0-9]+$',
+    }),
     subject: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     time: Type.String({ format: 'date-time' }),
     datacontenttype: Type.Literal('application/json'),
     correlationid: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     causationid: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-    traceparent: Type.Optional(Type.String({ pattern: '^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$' })),
+    traceparent: Type.Optional(
+      Type.String({ pattern: '^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$' }),
+    ),
     data: Type.Unknown(),
   },
   { $id: 'EventEnvelope', additionalProperties: false },
 );
 
 /** An event on the wire, before its `data` is narrowed by its type's schema. */
-export type EventEnvelope<TData = unknown> = Omit<Static<typeof EventEnvelopeSchema>, 'data'> & { data: TData };
+export type EventEnvelope<TData = unknown> = Omit<Static<typeof EventEnvelopeSchema>, 'data'> & {
+  data: TData;
+};
 
 /**
  * The definition of one event type: its name, CloudEvents type, producing service and data schema.

@@ -110,7 +110,9 @@ export function boolean(opts: VarOpts<boolean>): ConfigVar<boolean> {
 }
 
 /** Any non-empty string, optionally limited to a set of values or a minimum length. */
-export function string(opts: VarOpts<string> & { oneOf?: readonly string[]; minLength?: number }): ConfigVar<string> {
+export function string(
+  opts: VarOpts<string> & { oneOf?: readonly string[]; minLength?: number },
+): ConfigVar<string> {
   return {
     ...opts,
     parse(raw) {

@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { boolean, ConfigError, duration, integer, loadConfig, optional, port, string, url, urlList } from '../src/index.js';
+import {
+  boolean,
+  ConfigError,
+  duration,
+  integer,
+  loadConfig,
+  optional,
+  port,
+  string,
+  url,
+  urlList,
+} from '../src/index.js';
 
 const spec = {
   PORT: port({ default: 8080, description: 'HTTP port' }),
@@ -35,7 +46,14 @@ describe('loadConfig', () => {
   it('reports every bad value at once, with a clear message each, hiding secrets', () => {
     const err = (() => {
       try {
-        loadConfig(spec, { PORT: '80a', POOL: '0', DEMO: 'maybe', RETENTION: '3 weeks', TOKEN: 'short', LEVEL: 'loud' });
+        loadConfig(spec, {
+          PORT: '80a',
+          POOL: '0',
+          DEMO: 'maybe',
+          RETENTION: '3 weeks',
+          TOKEN: 'short',
+          LEVEL: 'loud',
+        });
       } catch (e) {
         return e as ConfigError;
       }
@@ -54,6 +72,8 @@ describe('loadConfig', () => {
   });
 
   it('refuses a URL with the wrong protocol', () => {
-    expect(() => loadConfig(spec, { DATABASE_URL: 'mysql://db/x' })).toThrow(/DATABASE_URL=\(hidden\): must use postgres: or postgresql:, not mysql:/);
+    expect(() => loadConfig(spec, { DATABASE_URL: 'mysql://db/x' })).toThrow(
+      /DATABASE_URL=\(hidden\): must use postgres: or postgresql:, not mysql:/,
+    );
   });
 });

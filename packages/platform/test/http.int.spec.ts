@@ -55,7 +55,12 @@ describe('HTTP bootstrap', () => {
     expect(res.statusCode).toBe(400);
     expect(res.headers['content-type']).toContain('application/problem+json');
     const body = res.json();
-    expect(body).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', title: 'Bad Request', instance: '/things' });
+    expect(body).toMatchObject({
+      status: 400,
+      code: 'VALIDATION_FAILED',
+      title: 'Bad Request',
+      instance: '/things',
+    });
     expect(body.errors).toEqual(
       expect.arrayContaining([
         { path: '/body/name', message: "must have required property 'name'" },
@@ -77,13 +82,21 @@ describe('HTTP bootstrap', () => {
   });
 
   it('answers an unsupported content type with 415', async () => {
-    const res = await app.inject({ method: 'POST', url: '/things', headers: { 'content-type': 'text/xml' }, payload: '<a/>' });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/things',
+      headers: { 'content-type': 'text/xml' },
+      payload: '<a/>',
+    });
     expect(res.statusCode).toBe(415);
     expect(res.json()).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE' });
   });
 
   it('maps AppErrors to their status and stable code', async () => {
-    expect((await app.inject('/things/missing')).json()).toMatchObject({ status: 404, code: 'THING_NOT_FOUND' });
+    expect((await app.inject('/things/missing')).json()).toMatchObject({
+      status: 404,
+      code: 'THING_NOT_FOUND',
+    });
     const locked = await app.inject('/things/locked');
     expect(locked.statusCode).toBe(409);
     expect(locked.json()).toMatchObject({ code: 'THING_LOCKED', from: 'locked', to: 'open' });
@@ -118,7 +131,9 @@ describe('HTTP bootstrap', () => {
     await app.inject('/things/missing');
     const metrics = await app.inject('/metrics');
     expect(metrics.headers['content-type']).toContain('text/plain');
-    expect(metrics.body).toContain('assetops_http_request_duration_seconds_count{service="demo",method="GET",route="/things/missing",status="404"}');
+    expect(metrics.body).toContain(
+      'assetops_http_request_duration_seconds_count{service="demo",method="GET",route="/things/missing",status="404"}',
+    );
     expect(metrics.body).toContain('assetops_process_cpu_seconds_total');
   });
 

@@ -14,7 +14,10 @@ const target = (service: string) => ({
   password: `pw-${service}-${prefix}`,
 });
 
-async function connectAs(service: string, database: string): Promise<{ ok: true } | { ok: false; code: string; message: string }> {
+async function connectAs(
+  service: string,
+  database: string,
+): Promise<{ ok: true } | { ok: false; code: string; message: string }> {
   const t = target(service);
   const client = new pg.Client({
     connectionString: withDatabase(testEnv.databaseUrl, database, { user: t.role, password: t.password }),

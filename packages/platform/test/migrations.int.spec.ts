@@ -22,12 +22,17 @@ describe('migration runner', () => {
 
   it('applies files in numeric order once, recording their checksums', async () => {
     await writeFile(path.join(dir, '002.do.add-colour.sql'), 'ALTER TABLE widgets ADD COLUMN colour text;');
-    await writeFile(path.join(dir, '001.do.create-widgets.sql'), 'CREATE TABLE widgets (id int PRIMARY KEY);');
+    await writeFile(
+      path.join(dir, '001.do.create-widgets.sql'),
+      'CREATE TABLE widgets (id int PRIMARY KEY);',
+    );
     expect(await runMigrations(db.pool, [source()])).toEqual({
       applied: ['widgets/001.do.create-widgets.sql', 'widgets/002.do.add-colour.sql'],
     });
     expect(await runMigrations(db.pool, [source()])).toEqual({ applied: [] });
-    const { rows } = await db.pool.query('SELECT module, version, checksum FROM schema_migrations ORDER BY version');
+    const { rows } = await db.pool.query(
+      'SELECT module, version, checksum FROM schema_migrations ORDER BY version',
+    );
     expect(rows.map((r) => [r.module, r.version, r.checksum.length])).toEqual([
       ['widgets', 1, 64],
       ['widgets', 2, 64],
@@ -35,9 +40,15 @@ describe('migration runner', () => {
   });
 
   it('refuses to start when an applied migration was changed', async () => {
-    await writeFile(path.join(dir, '001.do.create-widgets.sql'), 'CREATE TABLE widgets (id int PRIMARY KEY);');
+    await writeFile(
+      path.join(dir, '001.do.create-widgets.sql'),
+      'CREATE TABLE widgets (id int PRIMARY KEY);',
+    );
     await runMigrations(db.pool, [source()]);
-    await writeFile(path.join(dir, '001.do.create-widgets.sql'), 'CREATE TABLE widgets (id bigint PRIMARY KEY);');
+    await writeFile(
+      path.join(dir, '001.do.create-widgets.sql'),
+      'CREATE TABLE widgets (id bigint PRIMARY KEY);',
+    );
     await writeFile(path.join(dir, '002.do.more.sql'), 'CREATE TABLE gadgets (id int);');
     const err = await runMigrations(db.pool, [source()]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MigrationError);
@@ -61,7 +72,9 @@ describe('migration runner', () => {
       'CREATE TABLE widgets (id int); INSERT INTO widgets VALUES (1); SELECT no_such_function();',
     );
     await expect(runMigrations(db.pool, [source()])).rejects.toMatchObject({ code: 'MIGRATION_FAILED' });
-    const { rows } = await db.pool.query("SELECT to_regclass('widgets') AS t, to_regclass('schema_migrations') AS m");
+    const { rows } = await db.pool.query(
+      "SELECT to_regclass('widgets') AS t, to_regclass('schema_migrations') AS m",
+    );
     expect(rows[0].t).toBeNull();
     expect((await db.pool.query('SELECT count(*)::int AS n FROM schema_migrations')).rows[0].n).toBe(0);
   });
@@ -70,7 +83,10 @@ describe('migration runner', () => {
     await writeFile(path.join(dir, '001.do.create-widgets.sql'), 'CREATE TABLE widgets (id int);');
     await writeFile(path.join(dir, '002.do.seed.sql'), 'INSERT INTO widgets VALUES (1);');
     const results = await Promise.all([1, 2, 3].map(() => runMigrations(db.pool, [source()])));
-    expect(results.flatMap((r) => r.applied).sort()).toEqual(['widgets/001.do.create-widgets.sql', 'widgets/002.do.seed.sql']);
+    expect(results.flatMap((r) => r.applied).sort()).toEqual([
+      'widgets/001.do.create-widgets.sql',
+      'widgets/002.do.seed.sql',
+    ]);
     expect((await db.pool.query('SELECT count(*)::int AS n FROM widgets')).rows[0].n).toBe(1);
   });
 
@@ -80,6 +96,8 @@ describe('migration runner', () => {
     await rm(path.join(dir, 'create.sql'));
     await writeFile(path.join(dir, '001.do.a.sql'), 'SELECT 1;');
     await writeFile(path.join(dir, '001.do.b.sql'), 'SELECT 1;');
-    await expect(runMigrations(db.pool, [source()])).rejects.toMatchObject({ code: 'MIGRATION_DUPLICATE_VERSION' });
+    await expect(runMigrations(db.pool, [source()])).rejects.toMatchObject({
+      code: 'MIGRATION_DUPLICATE_VERSION',
+    });
   });
 });

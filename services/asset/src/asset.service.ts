@@ -1,5 +1,10 @@
 import { fileURLToPath } from 'node:url';
-import { createHttpApp, type ServiceContext, type ServiceDefinition, type ServiceInstance } from '@assetops/platform';
+import {
+  createHttpApp,
+  type ServiceContext,
+  type ServiceDefinition,
+  type ServiceInstance,
+} from '@assetops/platform';
 import { registerAssetRoutes } from './assets/asset.routes.js';
 
 /**

@@ -20,7 +20,10 @@ export const AssetStatusSchema = Type.Union(
 );
 
 /** Asset types are free-form lower-case identifiers (`pump`, `compressor`, `gas-turbine`). */
-export const AssetTypeSchema = Type.String({ pattern: '^[a-z][a-z0-9_-]{0,63}$', description: 'lower-case identifier, e.g. pump' });
+export const AssetTypeSchema = Type.String({
+  pattern: '^[a-z][a-z0-9_-]{0,63}$',
+  description: 'lower-case identifier, e.g. pump',
+});
 export const AssetNameSchema = Type.String({ minLength: 1, maxLength: 200 });
 export const AssetLocationSchema = Type.String({ minLength: 1, maxLength: 500 });
 export const AssetMetadataSchema = Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), {

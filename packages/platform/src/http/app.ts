@@ -1,14 +1,25 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance, type FastifyServerOptions, type RawServerDefault } from 'fastify';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { randomUUID } from 'node:crypto';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyServerOptions,
+  LogController,
+  type RawServerDefault,
+} from 'fastify';
 import type { Logger } from '../logger.js';
 import { createMetricsRegistry, type MetricsRegistry, prometheus } from './metrics.js';
 import { problem, sendProblem, toProblem } from './problem.js';
 
 /** A Fastify instance typed for TypeBox route schemas, as every service builds its routes on. */
-export type HttpApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger, TypeBoxTypeProvider>;
+export type HttpApp = FastifyInstance<
+  RawServerDefault,
+  IncomingMessage,
+  ServerResponse,
+  Logger,
+  TypeBoxTypeProvider
+>;
 
 /** A readiness check: resolves when the dependency is usable, rejects (with a reason) when not. */
 export type ReadinessCheck = () => Promise<void>;
@@ -42,7 +53,9 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
   const metrics = opts.metrics ?? createMetricsRegistry(opts.service);
   const app = Fastify({
     loggerInstance: opts.logger,
-    disableRequestLogging: true,
+    // Per-request log lines would dominate the log at ingest rates; errors are logged by the
+    // error handler and latency is in the metrics.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
@@ -67,7 +80,11 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
   });
   app.addHook('onResponse', async (request, reply) => {
     duration.observe(
-      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: String(reply.statusCode),
+      },
       reply.elapsedTime / 1000,
     );
   });
@@ -112,7 +129,9 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
         }
       }),
     );
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', service: opts.service, checks });
+    return reply
+      .code(ready ? 200 : 503)
+      .send({ status: ready ? 'ready' : 'not ready', service: opts.service, checks });
   });
   app.get('/metrics', internal, async (_request, reply) =>
     reply.type(metrics.contentType).send(await metrics.metrics()),

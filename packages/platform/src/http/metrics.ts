@@ -11,7 +11,10 @@ export { client as prometheus };
  * const metrics = createMetricsRegistry('asset');
  * new prometheus.Counter({ name: 'assetops_assets_registered_total', help: '…', registers: [metrics] });
  */
-export function createMetricsRegistry(service: string, opts: { processMetrics?: boolean } = {}): MetricsRegistry {
+export function createMetricsRegistry(
+  service: string,
+  opts: { processMetrics?: boolean } = {},
+): MetricsRegistry {
   const registry = new client.Registry();
   registry.setDefaultLabels({ service });
   if (opts.processMetrics ?? true) client.collectDefaultMetrics({ register: registry, prefix: 'assetops_' });

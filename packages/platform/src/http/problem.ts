@@ -39,7 +39,12 @@ const TITLES: Record<number, string> = {
  * @example
  * problem(404, 'ASSET_NOT_FOUND', 'asset 0190… does not exist');
  */
-export function problem(status: number, code: string, detail?: string, extra: Partial<Problem> = {}): Problem {
+export function problem(
+  status: number,
+  code: string,
+  detail?: string,
+  extra: Partial<Problem> = {},
+): Problem {
   return {
     type: `urn:assetops:problem:${code.toLowerCase().replaceAll('_', '-')}`,
     title: TITLES[status] ?? (status >= 500 ? 'Server Error' : 'Client Error'),
@@ -90,7 +95,9 @@ export function toProblem(err: unknown, request?: FastifyRequest): Problem {
   }
   const status = typeof fe?.statusCode === 'number' ? fe.statusCode : 500;
   if (status >= 400 && status < 500) {
-    const code = (fe.code && FASTIFY_CODES[fe.code]) ?? (fe.code?.startsWith('FST_') ? 'BAD_REQUEST' : (fe.code ?? 'BAD_REQUEST'));
+    const code =
+      (fe.code && FASTIFY_CODES[fe.code]) ??
+      (fe.code?.startsWith('FST_') ? 'BAD_REQUEST' : (fe.code ?? 'BAD_REQUEST'));
     return problem(status, code, fe.message, { instance });
   }
   return problem(500, 'INTERNAL_ERROR', 'an unexpected error occurred; it has been logged', { instance });

@@ -1,9 +1,4 @@
-import {
-  AssetRegistered,
-  AssetStatusChanged,
-  AssetUpdated,
-  type EventDefinition,
-} from '@assetops/contracts';
+import { AssetRegistered, AssetStatusChanged, AssetUpdated, type EventDefinition } from '@assetops/contracts';
 import {
   appendToOutbox,
   type Clock,

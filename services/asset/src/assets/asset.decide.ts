@@ -2,8 +2,8 @@ import {
   type AssetRegisteredData,
   type AssetStatus,
   type AssetStatusChangedData,
-  type AssetUpdatedData,
   AssetStatuses,
+  type AssetUpdatedData,
 } from '@assetops/contracts';
 import { ConflictError, IllegalStateError } from '@assetops/platform';
 
@@ -93,7 +93,10 @@ export function decide(command: AssetCommand, state: AssetState | null, now: Dat
     case 'UpdateAsset': {
       const current = mustExist(state);
       if (current.status === 'decommissioned') {
-        throw new IllegalStateError('ASSET_DECOMMISSIONED', `asset ${current.id} is decommissioned and cannot change`);
+        throw new IllegalStateError(
+          'ASSET_DECOMMISSIONED',
+          `asset ${current.id} is decommissioned and cannot change`,
+        );
       }
       const changes: AssetUpdatedData['changes'] = {};
       const { name, location, metadata } = command.changes;
@@ -101,7 +104,12 @@ export function decide(command: AssetCommand, state: AssetState | null, now: Dat
       if (location !== undefined && location !== current.location) changes.location = location;
       if (metadata !== undefined && !sameJson(metadata, current.metadata)) changes.metadata = metadata;
       if (Object.keys(changes).length === 0) return [];
-      return [{ type: 'AssetUpdated', data: { assetId: current.id, changes, version: current.version + 1, updatedAt: at } }];
+      return [
+        {
+          type: 'AssetUpdated',
+          data: { assetId: current.id, changes, version: current.version + 1, updatedAt: at },
+        },
+      ];
     }
     case 'ChangeAssetStatus': {
       const current = mustExist(state);
@@ -151,7 +159,12 @@ export function evolve(state: AssetState | null, event: AssetEvent): AssetState 
     }
     case 'AssetUpdated': {
       const current = mustExist(state);
-      return { ...current, ...event.data.changes, version: event.data.version, updatedAt: event.data.updatedAt };
+      return {
+        ...current,
+        ...event.data.changes,
+        version: event.data.version,
+        updatedAt: event.data.updatedAt,
+      };
     }
     case 'AssetStatusChanged': {
       const current = mustExist(state);

@@ -33,21 +33,18 @@ function fromRow(row: AssetRow): AssetState {
 }
 
 export async function insertAsset(db: Queryable, asset: AssetState): Promise<void> {
-  await db.query(
-    `INSERT INTO assets (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [
-      asset.id,
-      asset.name,
-      asset.type,
-      asset.location,
-      JSON.stringify(asset.metadata),
-      asset.status,
-      asset.statusReason,
-      asset.version,
-      asset.createdAt,
-      asset.updatedAt,
-    ],
-  );
+  await db.query(`INSERT INTO assets (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, [
+    asset.id,
+    asset.name,
+    asset.type,
+    asset.location,
+    JSON.stringify(asset.metadata),
+    asset.status,
+    asset.statusReason,
+    asset.version,
+    asset.createdAt,
+    asset.updatedAt,
+  ]);
 }
 
 export async function updateAsset(db: Queryable, asset: AssetState): Promise<void> {

@@ -20,7 +20,7 @@ export interface Principal {
  */
 export type Authenticate = (request: FastifyRequest) => Promise<Principal>;
 
-/** The challenge every 401 carries (RFC 6750). */
+/** The challenge every 401 of the gateway carries (RFC 6750), e.g. `WWW-Authenticate: Bearer realm="assetops"`. */
 export const BEARER_CHALLENGE = 'Bearer realm="assetops"';
 
 /**
@@ -36,7 +36,11 @@ export const BEARER_CHALLENGE = 'Bearer realm="assetops"';
  */
 export function createTokenAuthenticator(opts: { adminToken: string }): Authenticate {
   const adminDigest = sha256(opts.adminToken);
-  const admin: Principal = Object.freeze({ kind: 'admin', subject: 'admin', roles: Object.freeze(['admin']) });
+  const admin: Principal = Object.freeze({
+    kind: 'admin',
+    subject: 'admin',
+    roles: Object.freeze(['admin']),
+  });
   return async (request) => {
     const token = bearerToken(request.headers.authorization);
     if (token === undefined) throw new UnauthorizedError('UNAUTHORIZED', 'a bearer token is required');
@@ -50,6 +54,10 @@ export function createTokenAuthenticator(opts: { adminToken: string }): Authenti
 /**
  * The token of an `Authorization: Bearer …` header; the scheme is case-insensitive (RFC 9110).
  * Another scheme (`Basic …`) or an empty token counts as no bearer token at all.
+ *
+ * @example
+ * bearerToken('Bearer abc'); // 'abc'
+ * bearerToken('Basic YTpi'); // undefined
  */
 export function bearerToken(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
@@ -89,7 +97,12 @@ export function requireAuthentication(authenticate: Authenticate) {
   };
 }
 
-/** The authenticated caller of a request, or `undefined` on a public route. */
+/**
+ * The authenticated caller of a request, or `undefined` on a public route.
+ *
+ * @example
+ * const principal = principalOf(request); // { kind: 'admin', subject: 'admin', roles: ['admin'] }
+ */
 export function principalOf(request: FastifyRequest): Principal | undefined {
   return principals.get(request);
 }

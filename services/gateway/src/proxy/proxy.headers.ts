@@ -4,6 +4,9 @@ import type { IncomingHttpHeaders } from 'node:http';
  * Request headers passed to an upstream. An allow-list, not a deny-list: the gateway is a trust
  * boundary, so a header reaches a service only when a service has a use for it. `authorization`
  * is deliberately absent — the gateway has checked it and services never see client credentials.
+ *
+ * @example
+ * FORWARDED_REQUEST_HEADERS.includes('if-match'); // true
  */
 export const FORWARDED_REQUEST_HEADERS: readonly string[] = [
   'accept',

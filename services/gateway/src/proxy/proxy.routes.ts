@@ -9,6 +9,7 @@ import { clientResponseHeaders, upstreamRequestHeaders } from './proxy.headers.j
 import type { ProxyMetrics } from './proxy.metrics.js';
 import { compileRouteTable, type RouteTable } from './route-table.js';
 
+/** What the proxy needs; `createGateway` builds it from its own options. */
 export interface ProxyRoutesOptions {
   upstreams: ReadonlyMap<string, Upstream>;
   routes: RouteTable;

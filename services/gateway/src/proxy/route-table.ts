@@ -13,7 +13,14 @@
  */
 export type RouteTable = Readonly<Record<string, string>>;
 
-/** The routes of the services AssetOps has; an entry whose upstream is not configured answers 503. */
+/**
+ * The routes of the services AssetOps has; an entry whose upstream is not configured answers 503
+ * `UPSTREAM_NOT_CONFIGURED`. The telemetry, alert, maintenance and dashboard prefixes are the
+ * expected ones; the issues that build those services adjust them.
+ *
+ * @example
+ * compileRouteTable(defaultRoutes)('/api/v1/assets/0190…'); // { upstream: 'asset', pattern: '/api/v1/assets' }
+ */
 export const defaultRoutes: RouteTable = {
   '/api/v1/assets': 'asset',
   '/api/v1/assets/:id/telemetry': 'telemetry',
@@ -64,10 +71,12 @@ export function compileRouteTable(table: RouteTable): RouteMatcher {
 
 /**
  * Splits a path into its decoded segments, or `undefined` when it cannot be routed safely:
- * malformed percent-encoding, or a `.`/`..` segment, which the upstream (or a URL parser on the way)
- * could resolve to a path other than the one matched here.
+ * malformed percent-encoding, a `.`/`..` segment or a raw backslash (which URL parsers read as
+ * `/`), any of which the upstream or a URL parser on the way could resolve to a path other than the
+ * one matched here.
  */
 export function splitPath(path: string): string[] | undefined {
+  if (path.includes('\\')) return undefined;
   const segments: string[] = [];
   for (const raw of path.split('/').slice(1)) {
     let segment: string;

@@ -1,0 +1,255 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { EventEnvelope } from '@assetops/contracts';
+import { createLogger, dropServiceDatabase } from '@assetops/platform';
+import { testEnv } from '@assetops/platform/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AllInOne, databaseServices, startAllInOne } from '../src/index.js';
+
+// The asset API end to end through the gateway of the all-in-one runtime (on the test PostgreSQL
+// server instead of the embedded one, for speed), including its events on the in-process bus.
+describe('asset API through the gateway (all-in-one runtime)', () => {
+  let platform: AllInOne;
+  let dataDir: string;
+  const prefix = `aio_${randomBytes(3).toString('hex')}`;
+  const received: EventEnvelope[] = [];
+  const token = 'test-admin-token-0123456789';
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'assetops-aio-'));
+    platform = await startAllInOne({
+      dataDir,
+      port: 0,
+      host: '127.0.0.1',
+      adminToken: token,
+      postgres: { adminUrl: testEnv.databaseUrl, databasePrefix: prefix },
+      logger: createLogger({ service: 'runtime', level: 'silent' }),
+    });
+    await platform.bus.subscribe({
+      consumer: 'e2e-observer',
+      sources: ['asset'],
+      types: [
+        'assetops.asset.registered.v1',
+        'assetops.asset.updated.v1',
+        'assetops.asset.status-changed.v1',
+      ],
+      deliver: async (batch) => {
+        received.push(...batch);
+      },
+    });
+  });
+  afterAll(async () => {
+    await platform?.stop();
+    for (const name of databaseServices) {
+      await dropServiceDatabase(testEnv.databaseUrl, {
+        database: `${prefix}_${name}`,
+        role: `${prefix}_${name}`,
+      });
+    }
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  async function api(method: string, url: string, body?: unknown, headers: Record<string, string> = {}) {
+    const res = await fetch(`${platform.gatewayUrl}${url}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+  }
+
+  async function eventually<T>(probe: () => T | undefined, timeoutMs = 5_000): Promise<T> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const value = probe();
+      if (value !== undefined) return value;
+      if (Date.now() > until) throw new Error('condition not met in time');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  it('refuses requests without a valid token (401 problem+json)', async () => {
+    const missing = await fetch(`${platform.gatewayUrl}/api/v1/assets`);
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get('content-type')).toContain('application/problem+json');
+    expect(missing.headers.get('www-authenticate')).toContain('Bearer');
+    const wrong = await api('GET', '/api/v1/assets', undefined, { authorization: 'Bearer not-the-token' });
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.code).toBe('INVALID_TOKEN');
+  });
+
+  it('registers an asset (201) and emits AssetRegistered through the outbox', async () => {
+    const res = await api('POST', '/api/v1/assets', {
+      name: 'Feed pump 1',
+      type: 'pump',
+      location: 'Plant A',
+      metadata: { serial: 'P-100' },
+    });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({
+      name: 'Feed pump 1',
+      type: 'pump',
+      location: 'Plant A',
+      metadata: { serial: 'P-100' },
+      status: 'commissioning',
+      version: 1,
+    });
+    expect(res.headers.get('location')).toBe(`/api/v1/assets/${res.body.id}`);
+    expect(res.headers.get('etag')).toBe('"1"');
+
+    const event = await eventually(() =>
+      received.find((e) => e.type === 'assetops.asset.registered.v1' && e.subject === res.body.id),
+    );
+    expect(event).toMatchObject({
+      specversion: '1.0',
+      source: '/assetops/asset',
+      datacontenttype: 'application/json',
+      data: { assetId: res.body.id, name: 'Feed pump 1', type: 'pump', status: 'commissioning' },
+    });
+    const got = await api('GET', `/api/v1/assets/${res.body.id}`);
+    expect(got.status).toBe(200);
+    expect(got.body).toEqual(res.body);
+  });
+
+  it('answers bad input with 400 problem+json naming each field', async () => {
+    const res = await api('POST', '/api/v1/assets', { type: 'Pump!', colour: 'red' });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+    expect(res.body.code).toBe('VALIDATION_FAILED');
+    const paths = res.body.errors.map((e: { path: string }) => e.path);
+    expect(paths).toEqual(expect.arrayContaining(['/body/name', '/body/type', '/body/colour']));
+    expect((await api('GET', '/api/v1/assets/not-a-uuid')).status).toBe(400);
+    expect((await api('GET', '/api/v1/assets?limit=0')).status).toBe(400);
+    expect((await api('GET', '/api/v1/assets?cursor=garbage')).body.code).toBe('INVALID_CURSOR');
+    expect(
+      (await api('PATCH', `/api/v1/assets/${'0'.repeat(8)}-0000-7000-8000-${'0'.repeat(12)}`, {})).status,
+    ).toBe(400);
+  });
+
+  it('answers an unknown asset with 404 ASSET_NOT_FOUND', async () => {
+    const id = '01900000-0000-7000-8000-00000000dead';
+    for (const res of [
+      await api('GET', `/api/v1/assets/${id}`),
+      await api('PATCH', `/api/v1/assets/${id}`, { name: 'x' }),
+      await api('POST', `/api/v1/assets/${id}/status`, { status: 'active' }),
+    ]) {
+      expect(res.status).toBe(404);
+      expect(res.body.code).toBe('ASSET_NOT_FOUND');
+    }
+  });
+
+  it('updates metadata with optimistic concurrency (If-Match → 412 when stale)', async () => {
+    const created = (await api('POST', '/api/v1/assets', { name: 'Compressor 7', type: 'compressor' })).body;
+    const patched = await api(
+      'PATCH',
+      `/api/v1/assets/${created.id}`,
+      { location: 'Hall 3', metadata: { kw: 90 } },
+      { 'if-match': '"1"' },
+    );
+    expect(patched.status).toBe(200);
+    expect(patched.body).toMatchObject({ location: 'Hall 3', metadata: { kw: 90 }, version: 2 });
+    const stale = await api('PATCH', `/api/v1/assets/${created.id}`, { name: 'x' }, { 'if-match': '"1"' });
+    expect(stale.status).toBe(412);
+    expect(stale.body).toMatchObject({ code: 'ASSET_VERSION_MISMATCH', currentVersion: 2 });
+    const typeChange = await api('PATCH', `/api/v1/assets/${created.id}`, { type: 'pump' });
+    expect(typeChange.status).toBe(400);
+    const event = await eventually(() =>
+      received.find((e) => e.type === 'assetops.asset.updated.v1' && e.subject === created.id),
+    );
+    expect(event.data).toMatchObject({ changes: { location: 'Hall 3', metadata: { kw: 90 } }, version: 2 });
+  });
+
+  it('moves an asset through its lifecycle and refuses illegal transitions with 409', async () => {
+    const created = (await api('POST', '/api/v1/assets', { name: 'Turbine 2', type: 'gas-turbine' })).body;
+    const illegal = await api('POST', `/api/v1/assets/${created.id}/status`, { status: 'maintenance' });
+    expect(illegal.status).toBe(409);
+    expect(illegal.body).toMatchObject({
+      code: 'ASSET_ILLEGAL_TRANSITION',
+      from: 'commissioning',
+      to: 'maintenance',
+    });
+    for (const status of ['active', 'maintenance', 'active', 'decommissioning', 'decommissioned']) {
+      const res = await api('POST', `/api/v1/assets/${created.id}/status`, {
+        status,
+        reason: `now ${status}`,
+      });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ status, statusReason: `now ${status}` });
+    }
+    const after = await api('POST', `/api/v1/assets/${created.id}/status`, { status: 'active' });
+    expect(after.status).toBe(409);
+    const changes = await eventually(() => {
+      const found = received.filter(
+        (e) => e.type === 'assetops.asset.status-changed.v1' && e.subject === created.id,
+      );
+      return found.length === 5 ? found : undefined;
+    });
+    expect(changes.map((e) => (e.data as { to: string }).to)).toEqual([
+      'active',
+      'maintenance',
+      'active',
+      'decommissioning',
+      'decommissioned',
+    ]);
+  });
+
+  it('lists with filters, text search and cursor pagination', async () => {
+    const tag = randomBytes(3).toString('hex');
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      ids.push(
+        (
+          await api('POST', '/api/v1/assets', {
+            name: `Chiller ${tag} ${i}`,
+            type: 'chiller',
+            location: `Roof ${i}`,
+          })
+        ).body.id,
+      );
+    }
+    await api('POST', `/api/v1/assets/${ids[0]}/status`, { status: 'active' });
+    const pages: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res: { status: number; body: { items: { id: string }[]; nextCursor: string | null } } = await api(
+        'GET',
+        `/api/v1/assets?q=${tag}&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+      );
+      expect(res.status).toBe(200);
+      expect(res.body.items.length).toBeLessThanOrEqual(2);
+      pages.push(...res.body.items.map((a) => a.id));
+      cursor = res.body.nextCursor;
+    } while (cursor);
+    expect(pages).toEqual(ids);
+    const active = await api('GET', `/api/v1/assets?q=${tag}&status=active`);
+    expect(active.body.items.map((a: { id: string }) => a.id)).toEqual([ids[0]]);
+    const byType = await api('GET', `/api/v1/assets?type=chiller&q=${encodeURIComponent('roof 3')}`);
+    expect(byType.body.items.map((a: { id: string }) => a.id)).toContain(ids[3]);
+    const none = await api('GET', `/api/v1/assets?q=${encodeURIComponent('%_')}`);
+    expect(none.body.items).toEqual([]);
+  });
+
+  it('serves merged API docs and reports readiness', async () => {
+    const docs = await fetch(`${platform.gatewayUrl}/docs/openapi.json`);
+    expect(docs.status).toBe(200);
+    const spec = (await docs.json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(spec.paths)).toEqual(
+      expect.arrayContaining(['/api/v1/assets', '/api/v1/assets/{id}']),
+    );
+    const ready = await fetch(`${platform.gatewayUrl}/ready`);
+    expect(ready.status).toBe(200);
+  });
+
+  it('does not write an admin-token file when the token is given', async () => {
+    await expect(readFile(path.join(dataDir, 'admin-token'), 'utf8')).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
+  });
+});
