@@ -39,6 +39,10 @@ export const serviceConfigSpec = {
     protocols: ['nats:', 'tls:'],
     description: 'NATS JetStream server(s), comma-separated',
   }),
+  NATS_STREAM_PREFIX: string({
+    default: 'ASSETOPS',
+    description: 'JetStream stream name prefix (several AssetOps installations can share one NATS)',
+  }),
   DATABASE_POOL_SIZE: integer({
     default: 10,
     min: 1,

@@ -32,6 +32,8 @@ export interface RunServiceOptions {
   host: string;
   port: number;
   logger?: Logger;
+  /** How long published outbox rows are kept (default: the relay's, 24 h). */
+  outboxRetentionMs?: number;
   /** Start the outbox relay at once (one service per process) or later via `startRelay()`. */
   startRelay?: boolean;
 }
@@ -55,7 +57,13 @@ export async function runService(def: ServiceDefinition, opts: RunServiceOptions
     bus: opts.bus,
     env: opts.env,
   });
-  const relay = createOutboxRelay({ pool: opts.pool, bus: opts.bus, logger, metrics });
+  const relay = createOutboxRelay({
+    pool: opts.pool,
+    bus: opts.bus,
+    logger,
+    metrics,
+    ...(opts.outboxRetentionMs === undefined ? {} : { retentionMs: opts.outboxRetentionMs }),
+  });
   const consumer = instance.consumer
     ? createEventConsumer({
         name: def.name,

@@ -31,7 +31,12 @@ async function main(): Promise<void> {
     applicationName: name,
     max: config.DATABASE_POOL_SIZE,
   });
-  const bus = await createNatsBus({ servers: config.NATS_URL, name: `assetops-${name}`, logger });
+  const bus = await createNatsBus({
+    servers: config.NATS_URL,
+    name: `assetops-${name}`,
+    logger,
+    streamPrefix: config.NATS_STREAM_PREFIX,
+  });
   const running = await runService(def, {
     pool,
     bus,
@@ -39,6 +44,7 @@ async function main(): Promise<void> {
     host: config.HOST,
     port: config.PORT ?? defaultPorts[name as keyof typeof defaultPorts],
     logger,
+    outboxRetentionMs: config.OUTBOX_RETENTION,
   });
   onShutdown(async () => {
     await running.stop();
