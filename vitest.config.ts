@@ -4,7 +4,12 @@ import { defineConfig } from 'vitest/config';
 // run in parallel safely; the global set-up finds (or starts) a PostgreSQL server for them.
 export default defineConfig({
   test: {
-    include: ['packages/*/test/**/*.spec.ts', 'services/*/test/**/*.spec.ts', 'runtime/test/**/*.spec.ts', 'test/**/*.spec.ts'],
+    include: [
+      'packages/*/test/**/*.spec.ts',
+      'services/*/test/**/*.spec.ts',
+      'runtime/test/**/*.spec.ts',
+      'test/**/*.spec.ts',
+    ],
     globalSetup: ['./test/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

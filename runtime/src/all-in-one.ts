@@ -55,6 +55,8 @@ export interface AllInOne {
  */
 export async function startAllInOne(opts: AllInOneOptions): Promise<AllInOne> {
   const logger = opts.logger ?? createLogger({ service: 'runtime' });
+  // Each service logs under its own name, at the runtime's level.
+  const serviceLogger = (service: string) => createLogger({ service, level: logger.level });
   const env = opts.env ?? process.env;
   const prefix = opts.postgres?.databasePrefix ?? 'assetops';
   const roles = databaseServices.map((name) => `${prefix}_${name}`);
@@ -110,20 +112,24 @@ export async function startAllInOne(opts: AllInOneOptions): Promise<AllInOne> {
         env,
         host: '127.0.0.1',
         port: 0,
-        logger: logger.child({ service: name }),
+        logger: serviceLogger(name),
         startRelay: false,
       });
       services[name] = running;
       stack.push(() => running.stop());
     }
     for (const running of Object.values(services)) running.startRelay();
+    // Stopping runs this first: every relay stops before any consumer unsubscribes.
+    stack.push(async () => {
+      await Promise.all(Object.values(services).map((s) => s.stopRelay()));
+    });
 
     const adminToken = opts.adminToken ?? secrets.adminToken;
     if (!opts.adminToken) {
       await writeFile(path.join(opts.dataDir, 'admin-token'), `${adminToken}\n`, { mode: 0o600 });
     }
     const gateway = await createGateway({
-      logger: logger.child({ service: 'gateway' }),
+      logger: serviceLogger('gateway'),
       adminToken,
       upstreams: Object.fromEntries(Object.values(services).map((s) => [s.name, s.url])),
     });

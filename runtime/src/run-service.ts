@@ -22,6 +22,8 @@ export interface RunningService {
   url: string;
   /** Starts relaying its outbox; the all-in-one runtime calls it after every consumer subscribed. */
   startRelay(): void;
+  /** Stops relaying its outbox (idempotent); the all-in-one runtime stops every relay before any consumer. */
+  stopRelay(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -83,6 +85,11 @@ export async function runService(def: ServiceDefinition, opts: RunServiceOptions
     relayStarted = true;
     void relay.start();
   };
+  let relayStopped: Promise<void> | undefined;
+  const stopRelay = () => {
+    relayStopped ??= relay.stop();
+    return relayStopped;
+  };
   if (opts.startRelay ?? true) startRelay();
 
   const address = await instance.app.listen({ host: opts.host, port: opts.port });
@@ -92,11 +99,12 @@ export async function runService(def: ServiceDefinition, opts: RunServiceOptions
     instance,
     url: address,
     startRelay,
+    stopRelay,
     async stop() {
       await instance.app.close();
+      await stopRelay();
       await instance.stop?.();
       await consumer?.stop();
-      await relay.stop();
     },
   };
 }

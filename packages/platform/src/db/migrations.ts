@@ -81,9 +81,14 @@ export async function runMigrations(
   pool: Pool,
   sources: readonly MigrationSource[],
 ): Promise<{ applied: string[] }> {
-  const plan = await Promise.all(sources.map(async (source) => ({ source, files: await readMigrations(source) })));
+  const plan = await Promise.all(
+    sources.map(async (source) => ({ source, files: await readMigrations(source) })),
+  );
   const client = await pool.connect();
   const applied: string[] = [];
+  // A connection lost while checked out emits 'error' on the client; the failing query reports it.
+  const onConnectionError = () => {};
+  client.on('error', onConnectionError);
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     await client.query(`
@@ -143,6 +148,7 @@ export async function runMigrations(
     }
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
+    client.off('error', onConnectionError);
     client.release();
   }
   return { applied };

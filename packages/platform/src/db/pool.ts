@@ -29,27 +29,66 @@ export function createPool(opts: { connectionString: string; applicationName: st
   return pool;
 }
 
+// Clients whose connection is known to be gone: released with an error, so the pool destroys them.
+const brokenClients = new WeakSet<PoolClient>();
+
+/**
+ * Runs `fn` with one client checked out of the pool, and releases it afterwards — destroying it
+ * instead when its connection failed meanwhile. A checked-out client has no listener of the pool's:
+ * a connection lost while it is out (database restart, killed backend) would emit an unhandled
+ * 'error' and crash the process, so one is attached here; the failing query reports the error.
+ *
+ * @example
+ * await withClient(pool, async (client) => { await client.query('BEGIN'); …; await client.query('COMMIT'); });
+ */
+export async function withClient<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let lost: Error | undefined;
+  const onError = (err: Error) => {
+    lost = err;
+  };
+  client.on('error', onError);
+  try {
+    return await fn(client);
+  } finally {
+    client.off('error', onError);
+    const broken = lost ?? (brokenClients.has(client) ? new Error('connection failed') : undefined);
+    brokenClients.delete(client);
+    client.release(broken);
+  }
+}
+
+/**
+ * Rolls back the client's transaction; when even that fails, its connection is gone and
+ * {@link withClient} destroys it instead of returning it to the pool. Never throws.
+ */
+export async function rollbackQuietly(client: PoolClient): Promise<void> {
+  await client.query('ROLLBACK').catch(() => {
+    brokenClients.add(client);
+  });
+}
+
 /**
  * Runs `fn` in a transaction on one client: COMMIT when it resolves, ROLLBACK when it throws.
+ * `begin` replaces the opening statement (for example `BEGIN READ ONLY` with `SET LOCAL`s).
  *
  * @example
  * const asset = await withTransaction(pool, async (tx) => { …; await appendToOutbox(tx, events); return asset; });
  */
-export async function withTransaction<T>(pool: Pool, fn: (tx: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
-    await client.query('BEGIN');
-    const result = await fn(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    // A failed ROLLBACK means the connection itself is gone: destroy it instead of pooling it.
-    await client.query('ROLLBACK').catch((rollbackErr: Error) => {
-      broken = rollbackErr;
-    });
-    throw err;
-  } finally {
-    client.release(broken);
-  }
+export function withTransaction<T>(
+  pool: Pool,
+  fn: (tx: PoolClient) => Promise<T>,
+  opts: { begin?: string } = {},
+): Promise<T> {
+  return withClient(pool, async (client) => {
+    try {
+      await client.query(opts.begin ?? 'BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await rollbackQuietly(client);
+      throw err;
+    }
+  });
 }

@@ -60,7 +60,10 @@ export async function provisionServiceDatabase(adminUrl: string, target: Service
 }
 
 /** Drops a service database and its role (tests and tear-down only). */
-export async function dropServiceDatabase(adminUrl: string, target: Omit<ServiceDatabase, 'password'>): Promise<void> {
+export async function dropServiceDatabase(
+  adminUrl: string,
+  target: Omit<ServiceDatabase, 'password'>,
+): Promise<void> {
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
@@ -72,7 +75,11 @@ export async function dropServiceDatabase(adminUrl: string, target: Omit<Service
 }
 
 /** The same server URL with another database (and optionally another user and password). */
-export function withDatabase(url: string, database: string, credentials?: { user: string; password: string }): string {
+export function withDatabase(
+  url: string,
+  database: string,
+  credentials?: { user: string; password: string },
+): string {
   const u = new URL(url);
   u.pathname = `/${encodeURIComponent(database)}`;
   if (credentials) {

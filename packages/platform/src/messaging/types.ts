@@ -4,7 +4,11 @@ import type { PoolClient } from '../db/pool.js';
 /**
  * The transport between services. Both implementations (in-process, NATS JetStream) are
  * at-least-once; the outbox on the producing side and the inbox on the consuming side turn that
- * into exactly-once effects.
+ * into exactly-once effects. Services never call it directly: the outbox relay publishes and the
+ * event consumer subscribes.
+ *
+ * @example
+ * const bus = env.NATS_URL ? await createNatsBus({ servers: env.NATS_URL, name, logger }) : createInProcessBus();
  */
 export interface EventBus {
   /** `inprocess` or `nats`. */
@@ -24,6 +28,7 @@ export interface EventBus {
   close(): Promise<void>;
 }
 
+/** What {@link EventBus.subscribe} delivers, and to whom. */
 export interface BusSubscription {
   /** The consuming service (durable consumer name), e.g. `telemetry`. */
   consumer: string;
@@ -39,6 +44,13 @@ export interface BusSubscription {
    * Messages that parse but are not valid events go to `deliver`: the consumer validates them.
    */
   onMalformed?(message: MalformedMessage): Promise<void>;
+  /**
+   * The subscriber stores what it receives (an inbox) and must not miss events between a stop and
+   * its next start. A transport that keeps nothing itself (in-process) then refuses to publish the
+   * events of a stopped durable subscription instead of dropping them, so they stay in the
+   * producer's outbox. Transports that store events (JetStream) are durable anyway.
+   */
+  durable?: boolean;
 }
 
 /** A message a transport could not turn into an event. */
@@ -51,6 +63,7 @@ export interface MalformedMessage {
   reason: string;
 }
 
+/** Ends a subscription: no `deliver` call starts after `stop()` resolves. */
 export interface BusSubscriptionHandle {
   stop(): Promise<void>;
 }
@@ -59,6 +72,13 @@ export interface BusSubscriptionHandle {
  * An event handler: applies one event's effects using the consumer's transaction `tx`. Its effects
  * and the inbox's processed record commit together, so a redelivered event has no second effect.
  * Throw an AppError with `retryable: false` for a permanent failure (dead-lettered at once);
- * anything else is retried with backoff.
+ * anything else is retried with backoff. Handlers must not have effects outside `tx` (or must make
+ * them idempotent): a handler may run again after a failure later in its batch.
+ *
+ * @example
+ * const onRegistered: EventHandler<AssetRegisteredData> = async (tx, event) => {
+ *   await tx.query('INSERT INTO known_assets (id, type) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+ *     [event.data.assetId, event.data.type]);
+ * };
  */
 export type EventHandler<TData = unknown> = (tx: PoolClient, event: EventEnvelope<TData>) => Promise<void>;

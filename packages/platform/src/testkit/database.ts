@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { dropServiceDatabase, provisionServiceDatabase, withDatabase } from '../db/provision.js';
 import { createPool, type Pool } from '../db/pool.js';
+import { dropServiceDatabase, provisionServiceDatabase, withDatabase } from '../db/provision.js';
 import { testEnv } from './env.js';
 
 /** A fresh database owned by a fresh role, as a service would get it in production. */
