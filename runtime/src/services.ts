@@ -1,5 +1,6 @@
 import { assetService } from '@assetops/asset';
 import type { ServiceDefinition } from '@assetops/platform';
+import { telemetryService } from '@assetops/telemetry';
 
 /**
  * Every service that owns a database, in start order. The names are also their database and role
@@ -11,6 +12,7 @@ export type DatabaseServiceName = (typeof databaseServices)[number];
 /** The services that are implemented so far; the runtimes start these. */
 export const serviceDefinitions: Partial<Record<DatabaseServiceName, ServiceDefinition>> = {
   asset: assetService,
+  telemetry: telemetryService,
 };
 
 /** Default HTTP port of each service when it runs in its own process. */

@@ -4,6 +4,8 @@
  */
 export * from './api/asset.api.js';
 export * from './api/problem.js';
+export * from './api/telemetry.api.js';
 export * from './envelope.js';
 export * from './events/asset.events.js';
+export * from './events/telemetry.events.js';
 export * from './validate.js';

@@ -3,6 +3,7 @@ import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler';
 import './formats.js';
 import { type EventDefinition, type EventEnvelope, EventEnvelopeSchema } from './envelope.js';
 import { assetEvents } from './events/asset.events.js';
+import { telemetryEvents } from './events/telemetry.events.js';
 
 /** One reason a value did not match its schema: the JSON pointer of the field and the message. */
 export interface SchemaIssue {
@@ -57,6 +58,7 @@ export function registerEvents(defs: readonly EventDefinition[]): void {
   }
 }
 registerEvents(assetEvents);
+registerEvents(telemetryEvents);
 
 /** The definition registered for a CloudEvents `type`, if any. */
 export function eventDefinition(type: string): EventDefinition | undefined {

@@ -155,15 +155,17 @@ export function urlList(opts: VarOpts<string[]> & { protocols: readonly string[]
   };
 }
 
-/** A duration such as `500ms`, `30s`, `5m`, `24h`, `7d`, or a number of milliseconds. */
+/** Parses a duration such as `500ms`, `30s`, `5m`, `24h`, `7d`, `2w`, `5y` (365 days), or a number of milliseconds. */
+export function parseDuration(raw: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)?$/.exec(raw.trim());
+  if (!match) throw new Error('must be a duration such as 500ms, 30s, 5m, 24h, 7d, 2w or 5y');
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 }[
+    match[2] ?? 'ms'
+  ]!;
+  return Math.round(Number(match[1]) * unit);
+}
+
+/** A duration; see {@link parseDuration}. */
 export function duration(opts: VarOpts<number>): ConfigVar<number> {
-  return {
-    ...opts,
-    parse(raw) {
-      const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(raw);
-      if (!match) throw new Error('must be a duration such as 500ms, 30s, 5m, 24h or 7d');
-      const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] ?? 'ms']!;
-      return Math.round(Number(match[1]) * unit);
-    },
-  };
+  return { ...opts, parse: parseDuration };
 }

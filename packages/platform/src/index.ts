@@ -17,6 +17,7 @@ export * from './messaging/dead-letters.js';
 export * from './messaging/event-consumer.js';
 export * from './messaging/event-source.js';
 export * from './messaging/in-process-bus.js';
+export * from './messaging/leader-loop.js';
 export * from './messaging/migrations.js';
 export * from './messaging/nats-bus.js';
 export * from './messaging/outbox.js';

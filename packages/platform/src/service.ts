@@ -4,7 +4,8 @@ import type { Pool } from './db/pool.js';
 import type { HttpApp } from './http/app.js';
 import type { MetricsRegistry } from './http/metrics.js';
 import type { Logger } from './logger.js';
-import type { EventBus, EventHandler } from './messaging/types.js';
+import type { EventHandlers } from './messaging/event-consumer.js';
+import type { EventBus } from './messaging/types.js';
 
 /**
  * What a runtime hands to a service's composition root. Only the service's own database (`pool`,
@@ -24,7 +25,7 @@ export interface ServiceContext {
 /** The events a service consumes: handlers by CloudEvents type, from the named producing services. */
 export interface ServiceConsumer {
   sources: readonly string[];
-  handlers: Record<string, EventHandler>;
+  handlers: EventHandlers;
 }
 
 /** A built service: its HTTP app, the events it consumes, and its own background work. */

@@ -65,7 +65,7 @@ describe('loadConfig', () => {
       'DATABASE_URL is required: the database',
       'POOL="0": must be an integer between 1 and 50',
       'DEMO="maybe": must be true or false',
-      'RETENTION="3 weeks": must be a duration such as 500ms, 30s, 5m, 24h or 7d',
+      'RETENTION="3 weeks": must be a duration such as 500ms, 30s, 5m, 24h, 7d, 2w or 5y',
       'TOKEN=(hidden): must be at least 16 characters long',
       'LEVEL="loud": must be one of info, debug',
     ]);

@@ -1,0 +1,46 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { defineEvent } from '../envelope.js';
+
+/**
+ * Metric names: a letter, then letters, digits, `_`, `.`, `-` or `:`; at most 100 characters
+ * (`temperature`, `bearing.vibration_rms`, `rpm`).
+ */
+export const MetricNameSchema = Type.String({
+  pattern: '^[A-Za-z][A-Za-z0-9_.:-]{0,99}$',
+  description: 'a letter, then letters, digits, _ . - or :, at most 100 characters',
+});
+export const METRIC_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_.:-]{0,99}$/;
+
+/**
+ * The aggregate of the readings of one asset and metric accepted since the previous event for the
+ * same event-time window (`windowStart`…`windowEnd`, ≤ 1 s by default). Readings arriving late for
+ * a window already announced give another event for that window carrying only the new readings,
+ * so a consumer that merges the events of a window (min of mins, sum of sums…) gets it exactly.
+ * `first`/`last` are the values at `firstTs`/`lastTs`, the earliest and latest reading times.
+ */
+export const TelemetryAggregated = defineEvent({
+  name: 'TelemetryAggregated',
+  service: 'telemetry',
+  version: 1,
+  type: 'assetops.telemetry.aggregated.v1',
+  data: Type.Object(
+    {
+      assetId: Type.String({ format: 'uuid' }),
+      metric: MetricNameSchema,
+      windowStart: Type.String({ format: 'date-time' }),
+      windowEnd: Type.String({ format: 'date-time' }),
+      count: Type.Integer({ minimum: 1 }),
+      sum: Type.Number(),
+      min: Type.Number(),
+      max: Type.Number(),
+      first: Type.Number(),
+      firstTs: Type.String({ format: 'date-time' }),
+      last: Type.Number(),
+      lastTs: Type.String({ format: 'date-time' }),
+    },
+    { additionalProperties: false },
+  ),
+});
+export type TelemetryAggregatedData = Static<typeof TelemetryAggregated.data>;
+
+export const telemetryEvents = [TelemetryAggregated] as const;

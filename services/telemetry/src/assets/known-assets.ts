@@ -1,0 +1,117 @@
+import {
+  AssetRegistered,
+  type AssetRegisteredData,
+  AssetStatusChanged,
+  type AssetStatusChangedData,
+} from '@assetops/contracts';
+import { type EventHandlers, eventHandler, type Pool, type PoolClient } from '@assetops/platform';
+
+/** What the Telemetry service knows of an asset (from the Asset service's events). */
+export interface KnownAsset {
+  assetId: string;
+  assetType: string;
+  status: string;
+  /** False while ingestion is closed for the asset. */
+  accepting: boolean;
+}
+
+/** Why a reading for this asset cannot be accepted, or undefined when it can. */
+export function refusal(asset: KnownAsset | undefined): { code: string; reason: string } | undefined {
+  if (!asset)
+    return {
+      code: 'UNKNOWN_ASSET',
+      reason: 'no such asset (or its registration has not reached telemetry yet)',
+    };
+  if (asset.status === 'decommissioned')
+    return { code: 'ASSET_DECOMMISSIONED', reason: 'the asset is decommissioned' };
+  if (!asset.accepting) return { code: 'INGESTION_CLOSED', reason: 'ingestion is closed for this asset' };
+  return undefined;
+}
+
+/**
+ * The service's own list of assets, with a short-lived cache in front of its table: ingestion
+ * checks every reading's asset, so lookups are batched and cached for `ttlMs` (changes made by this
+ * instance's consumer take effect at once; those seen by another instance within `ttlMs`).
+ */
+export class KnownAssets {
+  private readonly cache = new Map<string, { asset: KnownAsset; until: number }>();
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly ttlMs = 1000,
+  ) {}
+
+  /** The known assets among `ids` (absent ones are unknown). */
+  async lookup(ids: Iterable<string>, nowMs = Date.now()): Promise<Map<string, KnownAsset>> {
+    const found = new Map<string, KnownAsset>();
+    const missing: string[] = [];
+    for (const id of new Set(ids)) {
+      const hit = this.cache.get(id);
+      if (hit && hit.until > nowMs) found.set(id, hit.asset);
+      else missing.push(id);
+    }
+    if (missing.length > 0) {
+      const { rows } = await this.pool.query<{
+        asset_id: string;
+        asset_type: string;
+        status: string;
+        accepting: boolean;
+      }>(
+        'SELECT asset_id, asset_type, status, accepting FROM known_assets WHERE asset_id = ANY($1::uuid[])',
+        [missing],
+      );
+      for (const r of rows) {
+        const asset = {
+          assetId: r.asset_id,
+          assetType: r.asset_type,
+          status: r.status,
+          accepting: r.accepting,
+        };
+        found.set(r.asset_id, asset);
+        this.cache.set(r.asset_id, { asset, until: nowMs + this.ttlMs });
+      }
+      if (this.cache.size > 100_000) this.cache.clear();
+    }
+    return found;
+  }
+
+  forget(assetId: string): void {
+    this.cache.delete(assetId);
+  }
+
+  /** Handlers of the asset events that maintain the list. */
+  handlers(): EventHandlers {
+    return {
+      ...eventHandler(AssetRegistered, async (tx, event) => {
+        await this.registered(tx, event.data, event.time);
+      }),
+      ...eventHandler(AssetStatusChanged, async (tx, event) => {
+        await this.statusChanged(tx, event.data);
+      }),
+    };
+  }
+
+  private async registered(tx: PoolClient, data: AssetRegisteredData, time: string): Promise<void> {
+    // A status change may have been applied first (events of one asset are ordered, but a consumer
+    // that joined late may see them from any point); a registration never overrides it.
+    await tx.query(
+      `INSERT INTO known_assets (asset_id, asset_type, status, version, updated_at)
+       VALUES ($1, $2, $3, 1, $4)
+       ON CONFLICT (asset_id) DO NOTHING`,
+      [data.assetId, data.type, data.status, time],
+    );
+    this.forget(data.assetId);
+  }
+
+  private async statusChanged(tx: PoolClient, data: AssetStatusChangedData): Promise<void> {
+    await tx.query(
+      `INSERT INTO known_assets AS k (asset_id, asset_type, status, version, updated_at)
+       VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (asset_id) DO UPDATE SET status = excluded.status, version = excluded.version,
+              updated_at = excluded.updated_at
+        WHERE k.version < excluded.version`,
+      [data.assetId, data.assetType, data.to, data.version, data.changedAt],
+    );
+    this.forget(data.assetId);
+  }
+}

@@ -1,0 +1,167 @@
+import { type Pool, type Queryable, withTransaction } from '@assetops/platform';
+import type { Retention, RetentionPolicy } from '../telemetry.config.js';
+
+/**
+ * Partition layout. Every time-series table is LIST-partitioned by retention class, and each class
+ * partition is RANGE-partitioned by time, so that retention (per class and tier) and compaction
+ * drop or replace whole partitions:
+ *
+ * | table            | per class              | time partition |
+ * |------------------|------------------------|----------------|
+ * | readings         | readings_c<class>      | a UTC day      |
+ * | readings_packed  | readings_packed_c<…>   | a UTC day      |
+ * | rollup_1m        | rollup_1m_c<…>         | a UTC month    |
+ * | rollup_1h        | rollup_1h_c<…>         | a UTC year     |
+ * | rollup_1d        | rollup_1d_c<…>         | a UTC year     |
+ */
+export const TIME_SERIES_TABLES = {
+  readings: { key: 'ts', period: 'day' },
+  readings_packed: { key: 'hour', period: 'day' },
+  rollup_1m: { key: 'bucket', period: 'month' },
+  rollup_1h: { key: 'bucket', period: 'year' },
+  rollup_1d: { key: 'bucket', period: 'year' },
+} as const;
+export type TimeSeriesTable = keyof typeof TIME_SERIES_TABLES;
+export type Period = 'day' | 'month' | 'year';
+
+/** The UTC start of the period containing `ms`. */
+export function periodStart(period: Period, ms: number): Date {
+  const d = new Date(ms);
+  if (period === 'day') return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
+  if (period === 'month') return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));
+  return new Date(Date.UTC(d.getUTCFullYear(), 0, 1));
+}
+
+/** The UTC start of the period after the one starting at `start`. */
+export function nextPeriod(period: Period, start: Date): Date {
+  if (period === 'day') return new Date(start.getTime() + 86_400_000);
+  if (period === 'month') return new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 1, 1));
+  return new Date(Date.UTC(start.getUTCFullYear() + 1, 0, 1));
+}
+
+/** `20261128`, `202611` or `2026`: the suffix naming a time partition. */
+export function periodLabel(period: Period, start: Date): string {
+  const iso = start.toISOString();
+  const y = iso.slice(0, 4);
+  const m = iso.slice(5, 7);
+  const d = iso.slice(8, 10);
+  return period === 'day' ? `${y}${m}${d}` : period === 'month' ? `${y}${m}` : y;
+}
+
+export const classPartition = (table: TimeSeriesTable, classId: number) => `${table}_c${classId}`;
+export const timePartition = (table: TimeSeriesTable, classId: number, start: Date) =>
+  `${classPartition(table, classId)}_p${periodLabel(TIME_SERIES_TABLES[table].period, start)}`;
+
+/** The retention classes in use, and which one each asset type gets. */
+export interface RetentionClasses {
+  defaultClass: number;
+  byType: Map<string, number>;
+  /** Every class id with its retention (including classes of earlier settings still holding data). */
+  all: Map<number, Retention>;
+  classOf(assetType: string): number;
+}
+
+/**
+ * Records the configured retention classes (one per distinct set of tier retentions) and returns
+ * the class of each asset type. Classes of earlier settings stay, so their data keeps its retention.
+ */
+export async function ensureRetentionClasses(pool: Pool, policy: RetentionPolicy): Promise<RetentionClasses> {
+  const upsert = async (r: Retention): Promise<number> => {
+    const { rows } = await pool.query<{ class_id: number }>(
+      `WITH ins AS (
+         INSERT INTO retention_classes (raw_ms, m1_ms, h1_ms, d1_ms) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (raw_ms, m1_ms, h1_ms, d1_ms) DO NOTHING RETURNING class_id)
+       SELECT class_id FROM ins
+       UNION ALL
+       SELECT class_id FROM retention_classes WHERE raw_ms = $1 AND m1_ms = $2 AND h1_ms = $3 AND d1_ms = $4`,
+      [r.raw, r['1m'], r['1h'], r['1d']],
+    );
+    return rows[0]!.class_id;
+  };
+  const defaultClass = await upsert(policy.default);
+  const byType = new Map<string, number>();
+  for (const [type, retention] of Object.entries(policy.byType)) byType.set(type, await upsert(retention));
+  const { rows } = await pool.query<{
+    class_id: number;
+    raw_ms: number;
+    m1_ms: number;
+    h1_ms: number;
+    d1_ms: number;
+  }>('SELECT class_id, raw_ms, m1_ms, h1_ms, d1_ms FROM retention_classes ORDER BY class_id');
+  const all = new Map(
+    rows.map((r) => [
+      r.class_id,
+      { raw: r.raw_ms, '1m': r.m1_ms, '1h': r.h1_ms, '1d': r.d1_ms } satisfies Retention,
+    ]),
+  );
+  return { defaultClass, byType, all, classOf: (type) => byType.get(type) ?? defaultClass };
+}
+
+// Partition DDL of all instances is serialized by this transaction-level advisory lock.
+const PARTITION_LOCK = 'SELECT pg_advisory_xact_lock(hashtext($1))';
+
+async function existingTables(db: Queryable, names: string[]): Promise<Set<string>> {
+  const { rows } = await db.query<{ relname: string }>(
+    `SELECT c.relname FROM pg_class c
+      WHERE c.relnamespace = current_schema()::regnamespace AND c.relname = ANY($1::text[])`,
+    [names],
+  );
+  return new Set(rows.map((r) => r.relname));
+}
+
+/**
+ * Makes sure every partition that a row of `table`, class `classId`, at a time in `[fromMs, toMs]`
+ * needs exists: the class partition and each time partition. Idempotent and safe to run from
+ * several instances at once.
+ *
+ * @example
+ * await ensurePartitions(pool, 'readings', 1, Date.now() - 3_600_000, Date.now() + 2 * 86_400_000);
+ */
+export async function ensurePartitions(
+  pool: Pool,
+  table: TimeSeriesTable,
+  classId: number,
+  fromMs: number,
+  toMs: number,
+): Promise<string[]> {
+  const { key, period } = TIME_SERIES_TABLES[table];
+  const parent = classPartition(table, classId);
+  const wanted: { name: string; start: Date; end: Date }[] = [];
+  for (let start = periodStart(period, fromMs); start.getTime() <= toMs; start = nextPeriod(period, start)) {
+    wanted.push({ name: timePartition(table, classId, start), start, end: nextPeriod(period, start) });
+  }
+  const present = await existingTables(pool, [parent, ...wanted.map((w) => w.name)]);
+  if (present.has(parent) && wanted.every((w) => present.has(w.name))) return [];
+  return withTransaction(pool, async (tx) => {
+    await tx.query(PARTITION_LOCK, ['assetops.telemetry.partitions']);
+    const now = await existingTables(tx, [parent, ...wanted.map((w) => w.name)]);
+    const created: string[] = [];
+    if (!now.has(parent)) {
+      await tx.query(
+        `CREATE TABLE ${parent} PARTITION OF ${table} FOR VALUES IN (${Number(classId)}) PARTITION BY RANGE (${key})`,
+      );
+      created.push(parent);
+    }
+    for (const w of wanted) {
+      if (now.has(w.name)) continue;
+      await tx.query(
+        `CREATE TABLE ${w.name} PARTITION OF ${parent}
+           FOR VALUES FROM ('${w.start.toISOString()}') TO ('${w.end.toISOString()}')`,
+      );
+      created.push(w.name);
+    }
+    return created;
+  });
+}
+
+/**
+ * The partitions ingestion needs for readings between `fromMs` and `toMs` of one class: raw, and
+ * each roll-up tier.
+ */
+export async function ensureIngestPartitions(pool: Pool, classId: number, fromMs: number, toMs: number) {
+  const created: string[] = [];
+  for (const table of ['readings', 'rollup_1m', 'rollup_1h', 'rollup_1d'] as const) {
+    created.push(...(await ensurePartitions(pool, table, classId, fromMs, toMs)));
+  }
+  return created;
+}
