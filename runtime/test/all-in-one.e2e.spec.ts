@@ -252,4 +252,54 @@ describe('asset API through the gateway (all-in-one runtime)', () => {
       code: 'ENOENT',
     });
   });
+
+  it('lets telemetry know a registered asset from its event: readings stored, queried and announced', async () => {
+    const feed: EventEnvelope[] = [];
+    await platform.bus.subscribe({
+      consumer: 'e2e-feed-observer',
+      sources: ['telemetry'],
+      types: ['assetops.telemetry.aggregated.v1'],
+      deliver: async (batch) => {
+        feed.push(...batch);
+      },
+    });
+    const asset = (await api('POST', '/api/v1/assets', { name: 'Compressor 7', type: 'compressor' })).body;
+    const ts = new Date(Date.now() - 5_000).toISOString();
+    const readings = [{ assetId: asset.id, metric: 'pressure', value: 7.25, ts }];
+    // Accepted once the AssetRegistered event reached the telemetry service's own list.
+    const until = Date.now() + 5_000;
+    let result = await api('POST', '/api/v1/telemetry', { readings });
+    while (result.body.accepted === 0 && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 50));
+      result = await api('POST', '/api/v1/telemetry', { readings });
+    }
+    expect(result.body).toMatchObject({ accepted: 1, rejected: [] });
+
+    const latest = await api('GET', `/api/v1/assets/${asset.id}/telemetry/latest`);
+    expect(latest.body.values).toEqual([{ metric: 'pressure', ts, value: 7.25 }]);
+    const series = await api('GET', `/api/v1/assets/${asset.id}/telemetry?metric=pressure&bucket=1m&agg=max`);
+    expect(series.status).toBe(200);
+    expect(series.body.series[0].points.map((p: { value: number }) => p.value)).toEqual([7.25]);
+    const event = await eventually(() => feed.find((e) => e.subject === asset.id));
+    expect(event.data).toMatchObject({
+      assetId: asset.id,
+      metric: 'pressure',
+      count: 1,
+      max: 7.25,
+      last: 7.25,
+    });
+
+    await api('POST', `/api/v1/assets/${asset.id}/status`, { status: 'decommissioning' });
+    await api('POST', `/api/v1/assets/${asset.id}/status`, { status: 'decommissioned' });
+    const refused = Date.now() + 5_000;
+    let code: string | undefined;
+    while (code !== 'ASSET_DECOMMISSIONED' && Date.now() < refused) {
+      await new Promise((r) => setTimeout(r, 50));
+      const res = await api('POST', '/api/v1/telemetry', {
+        readings: [{ assetId: asset.id, metric: 'pressure', value: 1 }],
+      });
+      code = res.body.rejected[0]?.code;
+    }
+    expect(code).toBe('ASSET_DECOMMISSIONED');
+  });
 });

@@ -10,6 +10,7 @@ import { KnownAssets } from './assets/known-assets.js';
 import { createFeedPublisher } from './feed/feed-publisher.js';
 import { Ingestor } from './ingest/ingest.js';
 import { registerIngestRoutes } from './ingest/ingest.routes.js';
+import { registerQueryRoutes } from './query/query.routes.js';
 import { createStorageMaintenance } from './storage/maintenance.js';
 import { ensureRetentionClasses } from './storage/partitions.js';
 import { retentionPolicy, telemetryConfigSpec } from './telemetry.config.js';
@@ -64,6 +65,7 @@ export async function createTelemetryService(ctx: ServiceContext): Promise<Servi
     readiness: { database: async () => void (await ctx.pool.query('SELECT 1')) },
   });
   registerIngestRoutes(app, ingestor);
+  registerQueryRoutes(app, { pool: ctx.pool, clock: ctx.clock, maxPoints: config.TELEMETRY_MAX_POINTS });
 
   return {
     app,

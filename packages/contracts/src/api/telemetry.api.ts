@@ -53,21 +53,33 @@ export type IngestResult = Static<typeof IngestResultSchema>;
 export const Aggregations = ['avg', 'min', 'max', 'sum', 'count', 'first', 'last'] as const;
 export type Aggregation = (typeof Aggregations)[number];
 
-/** `GET /api/v1/assets/:id/telemetry` */
+/**
+ * `GET /api/v1/assets/:id/telemetry`. `from`/`to` default to the last 24 hours; buckets are aligned
+ * to UTC (weeks start on Monday, months on the 1st) and the range is widened to whole buckets.
+ * Without `bucket` one is chosen that gives at most about 1,000 points per metric.
+ */
 export const TelemetryQuerySchema = Type.Object(
   {
-    metric: Type.Union([MetricNameSchema, Type.Array(MetricNameSchema, { minItems: 1, maxItems: 20 })], {
-      description: 'one metric, or several (repeat the parameter or separate with commas)',
+    metric: Type.Array(Type.String({ maxLength: 2100 }), {
+      minItems: 1,
+      maxItems: 20,
+      description: 'one metric or several: repeat the parameter, or separate names with commas',
     }),
-    from: Type.String({ format: 'date-time' }),
-    to: Type.String({ format: 'date-time' }),
+    from: Type.Optional(Type.String({ format: 'date-time' })),
+    to: Type.Optional(Type.String({ format: 'date-time' })),
     bucket: Type.Optional(
       Type.String({
-        pattern: '^(raw|[1-9][0-9]*(ms|s|m|h|d|w|mo))$',
-        description: 'raw, or a bucket width from 1s to 1mo: 10s, 1m, 15m, 1h, 1d, 1w, 1mo',
+        pattern: '^(raw|auto|[1-9][0-9]{0,5}(s|m|h|d|w|mo))$',
+        description:
+          'raw (the readings themselves), auto, or a bucket width from 1s to 1mo: 10s, 1m, 15m, 1h, 1d, 1w, 1mo',
       }),
     ),
-    agg: Type.Optional(Type.Union(Aggregations.map((a) => Type.Literal(a)))),
+    agg: Type.Optional(
+      Type.Union(
+        Aggregations.map((a) => Type.Literal(a)),
+        { description: 'default avg' },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

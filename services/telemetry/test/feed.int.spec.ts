@@ -1,0 +1,86 @@
+import type { EventEnvelope, TelemetryAggregatedData } from '@assetops/contracts';
+import { createLogger, uuidV7Ids } from '@assetops/platform';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFeedPublisher, type FeedPublisher } from '../src/feed/feed-publisher.js';
+import { startTelemetry, type TelemetryHarness } from './support/harness.js';
+
+describe('TelemetryAggregated feed', () => {
+  let t: TelemetryHarness;
+  let feed: FeedPublisher;
+  beforeAll(async () => {
+    t = await startTelemetry({ now: '2026-11-28T12:00:00.000Z' });
+    feed = createFeedPublisher({
+      pool: t.db.pool,
+      logger: createLogger({ service: 'telemetry', level: 'silent' }),
+      clock: t.clock,
+      ids: uuidV7Ids,
+      windowMs: 1000,
+    });
+  });
+  afterAll(() => t?.close());
+
+  const announced = async (assetId: string) => {
+    const { rows } = await t.db.pool.query<{ event: EventEnvelope<TelemetryAggregatedData> }>(
+      `SELECT event FROM outbox WHERE type = 'assetops.telemetry.aggregated.v1' AND subject = $1 ORDER BY position`,
+      [assetId],
+    );
+    return rows.map((r) => r.event);
+  };
+
+  it('announces each asset, metric and window once, through the outbox', async () => {
+    const asset = await t.registerAsset();
+    const at = (ms: number) => new Date(Date.parse('2026-11-28T11:59:00.000Z') + ms).toISOString();
+    await t.ingest([
+      { assetId: asset, metric: 'rpm', value: 10, ts: at(100) },
+      { assetId: asset, metric: 'rpm', value: 30, ts: at(900) },
+      { assetId: asset, metric: 'rpm', value: 20, ts: at(500) },
+      { assetId: asset, metric: 'rpm', value: 5, ts: at(1500) },
+      { assetId: asset, metric: 'temperature', value: 70.5, ts: at(200) },
+    ]);
+    expect(await feed.drain()).toBe(3);
+    expect(await feed.drain()).toBe(0);
+    const events = await announced(asset);
+    expect(events.map((e) => ({ ...e.data, assetId: undefined }))).toEqual([
+      {
+        assetId: undefined,
+        metric: 'rpm',
+        windowStart: at(0),
+        windowEnd: at(1000),
+        count: 3,
+        sum: 60,
+        min: 10,
+        max: 30,
+        first: 10,
+        firstTs: at(100),
+        last: 30,
+        lastTs: at(900),
+      },
+      expect.objectContaining({ metric: 'temperature', windowStart: at(0), count: 1, last: 70.5 }),
+      expect.objectContaining({ metric: 'rpm', windowStart: at(1000), count: 1, min: 5, last: 5 }),
+    ]);
+    expect(events.every((e) => e.subject === asset && e.source === '/assetops/telemetry')).toBe(true);
+
+    // A late reading for an announced window: one more event for that window, with only that reading.
+    await t.ingest([{ assetId: asset, metric: 'rpm', value: 1, ts: at(50) }]);
+    expect(await feed.drain()).toBe(1);
+    const late = (await announced(asset)).at(-1)!;
+    expect(late.data).toMatchObject({
+      metric: 'rpm',
+      windowStart: at(0),
+      count: 1,
+      min: 1,
+      first: 1,
+      firstTs: at(50),
+    });
+  });
+
+  it('announces nothing for a re-sent reading', async () => {
+    const asset = await t.registerAsset();
+    const reading = { assetId: asset, metric: 'rpm', value: 3, ts: '2026-11-28T11:58:00.000Z' };
+    await t.ingest([reading]);
+    await feed.drain();
+    await t.ingest([reading]);
+    expect(await feed.drain()).toBe(0);
+    expect(await announced(asset)).toHaveLength(1);
+  });
+});
