@@ -64,9 +64,15 @@ describe.runIf(await natsAvailable())('distributed runtime (one process per serv
     role: `${prefix}_asset`,
     password: randomBytes(9).toString('hex'),
   };
+  const telemetryDb = {
+    database: `${prefix}_telemetry`,
+    role: `${prefix}_telemetry`,
+    password: randomBytes(9).toString('hex'),
+  };
   const token = randomBytes(16).toString('hex');
   const children: ChildProcess[] = [];
   let assetPort: number;
+  let telemetryPort: number;
   let gatewayPort: number;
   let assetEnv: Record<string, string>;
   let consumerDb: TestDatabase;
@@ -75,7 +81,8 @@ describe.runIf(await natsAvailable())('distributed runtime (one process per serv
 
   beforeAll(async () => {
     await provisionServiceDatabase(testEnv.databaseUrl, assetDb);
-    [assetPort, gatewayPort] = [await freePort(), await freePort()];
+    await provisionServiceDatabase(testEnv.databaseUrl, telemetryDb);
+    [assetPort, telemetryPort, gatewayPort] = [await freePort(), await freePort(), await freePort()];
     assetEnv = {
       DATABASE_URL: withDatabase(testEnv.databaseUrl, assetDb.database, {
         user: assetDb.role,
@@ -88,9 +95,20 @@ describe.runIf(await natsAvailable())('distributed runtime (one process per serv
     };
     children.push(startProcess(['asset'], assetEnv));
     children.push(
+      startProcess(['telemetry'], {
+        ...assetEnv,
+        DATABASE_URL: withDatabase(testEnv.databaseUrl, telemetryDb.database, {
+          user: telemetryDb.role,
+          password: telemetryDb.password,
+        }),
+        PORT: String(telemetryPort),
+      }),
+    );
+    children.push(
       startProcess(['gateway'], {
         ASSETOPS_ADMIN_TOKEN: token,
         ASSETOPS_ASSET_URL: `http://127.0.0.1:${assetPort}`,
+        ASSETOPS_TELEMETRY_URL: `http://127.0.0.1:${telemetryPort}`,
         HOST: '127.0.0.1',
         PORT: String(gatewayPort),
       }),
@@ -126,6 +144,11 @@ describe.runIf(await natsAvailable())('distributed runtime (one process per serv
       async () => ((await fetch(`http://127.0.0.1:${gatewayPort}/ready`)).status === 200 ? true : undefined),
       'the gateway and the asset service to be ready',
     );
+    await waitFor(
+      async () =>
+        (await fetch(`http://127.0.0.1:${telemetryPort}/ready`)).status === 200 ? true : undefined,
+      'the telemetry service to be ready',
+    );
   }, 60_000);
 
   afterAll(async () => {
@@ -135,6 +158,7 @@ describe.runIf(await natsAvailable())('distributed runtime (one process per serv
     await bus?.close();
     await consumerDb?.drop();
     await dropServiceDatabase(testEnv.databaseUrl, assetDb);
+    await dropServiceDatabase(testEnv.databaseUrl, telemetryDb);
   });
 
   async function register(name: string): Promise<string> {
@@ -157,6 +181,26 @@ describe.runIf(await natsAvailable())('distributed runtime (one process per serv
   it('delivers AssetRegistered from the asset process through JetStream to another database', async () => {
     const id = await register('Distributed pump');
     await waitFor(async () => ((await seen(id)) === 1 ? true : undefined), 'the event to be consumed');
+  });
+
+  it('lets the telemetry process learn the asset from JetStream and accept its readings', async () => {
+    const id = await register('Metered pump');
+    const post = () =>
+      fetch(`http://127.0.0.1:${gatewayPort}/api/v1/telemetry`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ readings: [{ assetId: id, metric: 'flow', value: 12.5 }] }),
+      }).then((r) => r.json() as Promise<{ accepted: number }>);
+    await waitFor(
+      async () => ((await post()).accepted === 1 ? true : undefined),
+      'telemetry to accept readings',
+    );
+    const latest = await fetch(`http://127.0.0.1:${gatewayPort}/api/v1/assets/${id}/telemetry/latest`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(((await latest.json()) as { values: { value: number }[] }).values.map((v) => v.value)).toEqual([
+      12.5,
+    ]);
   });
 
   it('keeps delivering exactly once after the asset process is killed and restarted', async () => {
