@@ -1,3 +1,4 @@
+import { alertService } from '@assetops/alert';
 import { assetService } from '@assetops/asset';
 import type { ServiceDefinition } from '@assetops/platform';
 import { telemetryService } from '@assetops/telemetry';
@@ -13,6 +14,7 @@ export type DatabaseServiceName = (typeof databaseServices)[number];
 export const serviceDefinitions: Partial<Record<DatabaseServiceName, ServiceDefinition>> = {
   asset: assetService,
   telemetry: telemetryService,
+  alert: alertService,
 };
 
 /** Default HTTP port of each service when it runs in its own process. */

@@ -9,3 +9,5 @@ export * from './envelope.js';
 export * from './events/asset.events.js';
 export * from './events/telemetry.events.js';
 export * from './validate.js';
+export * from './events/alert.events.js';
+export * from './api/alert.api.js';

@@ -2,6 +2,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler';
 import './formats.js';
 import { type EventDefinition, type EventEnvelope, EventEnvelopeSchema } from './envelope.js';
+import { alertEvents } from './events/alert.events.js';
 import { assetEvents } from './events/asset.events.js';
 import { telemetryEvents } from './events/telemetry.events.js';
 
@@ -59,6 +60,7 @@ export function registerEvents(defs: readonly EventDefinition[]): void {
 }
 registerEvents(assetEvents);
 registerEvents(telemetryEvents);
+registerEvents(alertEvents);
 
 /** The definition registered for a CloudEvents `type`, if any. */
 export function eventDefinition(type: string): EventDefinition | undefined {

@@ -26,6 +26,7 @@ export const defaultRoutes: RouteTable = {
   '/api/v1/assets/:id/telemetry': 'telemetry',
   '/api/v1/telemetry': 'telemetry',
   '/api/v1/alerts': 'alert',
+  '/api/v1/alert-rules': 'alert',
   '/api/v1/work-orders': 'maintenance',
   '/api/v1/maintenance': 'maintenance',
   '/api/v1/dashboard': 'dashboard',

@@ -1,0 +1,116 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { defineEvent } from '../envelope.js';
+import { AssetTypeSchema } from './asset.events.js';
+import { MetricNameSchema } from './telemetry.events.js';
+
+export const Severities = ['info', 'warning', 'major', 'critical'] as const;
+export type Severity = (typeof Severities)[number];
+export const SeveritySchema = Type.Union(
+  Severities.map((s) => Type.Literal(s)),
+  { $id: 'Severity' },
+);
+
+const Id = Type.String({ format: 'uuid' });
+const Time = Type.String({ format: 'date-time' });
+
+/**
+ * An alert started firing (its pending period, if any, is over). `at` is the event time (the time
+ * of the readings that crossed), `value` the value that crossed, `episode` counts the alert's
+ * episodes for this rule and asset.
+ */
+export const AlertRaised = defineEvent({
+  name: 'AlertRaised',
+  service: 'alert',
+  version: 1,
+  type: 'assetops.alert.raised.v1',
+  data: Type.Object(
+    {
+      alertId: Id,
+      ruleId: Id,
+      ruleName: Type.String(),
+      assetId: Id,
+      metric: MetricNameSchema,
+      severity: SeveritySchema,
+      value: Type.Union([Type.Number(), Type.Null()]),
+      condition: Type.String({ description: 'the rule condition in words, e.g. temperature > 90' }),
+      at: Time,
+      episode: Type.Integer({ minimum: 1 }),
+    },
+    { additionalProperties: false },
+  ),
+});
+export type AlertRaisedData = Static<typeof AlertRaised.data>;
+
+/** A firing alert's severity was raised after its condition held for the escalation period. */
+export const AlertEscalated = defineEvent({
+  name: 'AlertEscalated',
+  service: 'alert',
+  version: 1,
+  type: 'assetops.alert.escalated.v1',
+  data: Type.Object(
+    { alertId: Id, ruleId: Id, assetId: Id, from: SeveritySchema, to: SeveritySchema, at: Time },
+    { additionalProperties: false },
+  ),
+});
+export type AlertEscalatedData = Static<typeof AlertEscalated.data>;
+
+export const AlertAcknowledged = defineEvent({
+  name: 'AlertAcknowledged',
+  service: 'alert',
+  version: 1,
+  type: 'assetops.alert.acknowledged.v1',
+  data: Type.Object(
+    {
+      alertId: Id,
+      ruleId: Id,
+      assetId: Id,
+      severity: SeveritySchema,
+      by: Type.String({ minLength: 1, maxLength: 200 }),
+      comment: Type.Union([Type.String({ maxLength: 2000 }), Type.Null()]),
+      at: Time,
+    },
+    { additionalProperties: false },
+  ),
+});
+export type AlertAcknowledgedData = Static<typeof AlertAcknowledged.data>;
+
+/** A raised alert ended: its condition cleared (`cause`), or its rule or asset went away. */
+export const AlertCleared = defineEvent({
+  name: 'AlertCleared',
+  service: 'alert',
+  version: 1,
+  type: 'assetops.alert.cleared.v1',
+  data: Type.Object(
+    {
+      alertId: Id,
+      ruleId: Id,
+      assetId: Id,
+      severity: SeveritySchema,
+      value: Type.Union([Type.Number(), Type.Null()]),
+      cause: Type.String(),
+      at: Time,
+    },
+    { additionalProperties: false },
+  ),
+});
+export type AlertClearedData = Static<typeof AlertCleared.data>;
+
+/** The default rules of an asset's type profile were created for a newly registered asset. */
+export const ThresholdsInitialized = defineEvent({
+  name: 'ThresholdsInitialized',
+  service: 'alert',
+  version: 1,
+  type: 'assetops.alert.thresholds-initialized.v1',
+  data: Type.Object(
+    {
+      assetId: Id,
+      assetType: AssetTypeSchema,
+      profile: Type.Union([Type.String(), Type.Null()]),
+      ruleIds: Type.Array(Id),
+    },
+    { additionalProperties: false },
+  ),
+});
+export type ThresholdsInitializedData = Static<typeof ThresholdsInitialized.data>;
+
+export const alertEvents = [AlertRaised, AlertEscalated, AlertAcknowledged, AlertCleared, ThresholdsInitialized] as const;

@@ -1,0 +1,71 @@
+import { fileURLToPath } from 'node:url';
+import { TelemetryAggregated } from '@assetops/contracts';
+import {
+  createHttpApp,
+  eventHandler,
+  LeaderLoop,
+  loadConfig,
+  type ServiceContext,
+  type ServiceDefinition,
+  type ServiceInstance,
+} from '@assetops/platform';
+import { alertConfigSpec } from './alert.config.js';
+import { assetHandlers } from './assets/asset-handlers.js';
+import { Evaluator } from './evaluation/evaluator.js';
+import { loadProfiles } from './rules/profiles.js';
+
+/**
+ * The Alert service's composition root: rules and alerts on its own database, evaluated on the
+ * TelemetryAggregated feed (event time), the asset events for its own list of assets and default
+ * thresholds, and a timer for no-data rules.
+ */
+export async function createAlertService(ctx: ServiceContext): Promise<ServiceInstance> {
+  const config = loadConfig(alertConfigSpec, ctx.env);
+  const profiles = await loadProfiles(config.ALERT_PROFILES_FILE);
+  const evaluator = new Evaluator({ clock: ctx.clock, ids: ctx.ids, metrics: ctx.metrics });
+  const silence = new LeaderLoop({
+    name: 'alert-no-data',
+    pool: ctx.pool,
+    lockName: 'assetops.alert.no-data',
+    channel: 'assetops_alert_no_data',
+    pollIntervalMs: config.ALERT_NO_DATA_INTERVAL,
+    standbyRetryMs: 5000,
+    errorBackoff: { baseMs: 500, maxMs: 30_000 },
+    logger: ctx.logger,
+    work: async () => {
+      await evaluator.checkSilence(ctx.pool);
+      return { more: false };
+    },
+  });
+
+  const app = await createHttpApp({
+    service: 'alert',
+    logger: ctx.logger,
+    metrics: ctx.metrics,
+    description: 'Alert rules, alerts and their history; evaluation on the telemetry feed.',
+    readiness: { database: async () => void (await ctx.pool.query('SELECT 1')) },
+  });
+
+  return {
+    app,
+    consumer: {
+      sources: ['asset', 'telemetry'],
+      handlers: {
+        ...assetHandlers({ clock: ctx.clock, ids: ctx.ids, profiles }),
+        ...eventHandler(TelemetryAggregated, (tx, event) => evaluator.onTelemetry(tx, event)),
+      },
+    },
+    async start() {
+      silence.start();
+    },
+    async stop() {
+      await silence.stop();
+    },
+  };
+}
+
+export const alertService: ServiceDefinition = {
+  name: 'alert',
+  migrations: { module: 'alert', dir: fileURLToPath(new URL('../migrations', import.meta.url)) },
+  create: createAlertService,
+};

@@ -1,0 +1,382 @@
+import {
+  AlertCleared,
+  AlertEscalated,
+  AlertRaised,
+  type AlertRule,
+  type EventEnvelope,
+  type Severity,
+  type TelemetryAggregatedData,
+} from '@assetops/contracts';
+import {
+  appendToOutbox,
+  type Clock,
+  createEvent,
+  type IdGenerator,
+  type Pool,
+  type PoolClient,
+  withTransaction,
+} from '@assetops/platform';
+import { Counter, type Registry } from 'prom-client';
+import { RULE_COLUMNS, type RuleRow, specOf, toRule } from '../rules/rule.model.js';
+import {
+  describeCondition,
+  type EvalState,
+  evaluate,
+  evaluateSilence,
+  initialState,
+  type Sample,
+  type Transition,
+} from './engine.js';
+
+interface StateRow {
+  state: EvalState;
+  alert_id: string | null;
+  episodes: number;
+}
+
+/** The alert a transition applies to, as far as this transaction knows it. */
+interface OpenAlert {
+  id: string;
+  status: string;
+  severity: Severity;
+}
+
+export interface EvaluatorDeps {
+  clock: Clock;
+  ids: IdGenerator;
+  metrics?: Registry;
+}
+
+/** Appends a transition to an alert's history (the next `seq`). */
+export async function appendHistory(
+  tx: PoolClient,
+  alertId: string,
+  h: { status: string; at: Date; value: number | null; cause: string; severity: Severity },
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO alert_history (alert_id, seq, status, at, value, cause, severity)
+     SELECT $1, coalesce(max(seq), 0) + 1, $2, $3, $4, $5, $6 FROM alert_history WHERE alert_id = $1`,
+    [alertId, h.status, h.at, h.value, h.cause, h.severity],
+  );
+}
+
+/**
+ * Evaluates rules on the telemetry feed and turns the engine's transitions into alerts, their
+ * history and their events — all in the transaction of the consumed event, with the evaluation
+ * state, so a redelivered event changes nothing and a restart loses nothing.
+ */
+export class Evaluator {
+  private readonly late?: Counter;
+  private readonly transitionsTotal?: Counter<'kind'>;
+
+  constructor(private readonly deps: EvaluatorDeps) {
+    if (deps.metrics) {
+      this.late = new Counter({
+        name: 'alert_late_samples_total',
+        help: 'Telemetry windows older than what a rule had already evaluated (ignored)',
+        registers: [deps.metrics],
+      });
+      this.transitionsTotal = new Counter({
+        name: 'alert_transitions_total',
+        help: 'Alert transitions by kind',
+        labelNames: ['kind'],
+        registers: [deps.metrics],
+      });
+    }
+  }
+
+  /** Handler of TelemetryAggregated. */
+  async onTelemetry(tx: PoolClient, event: EventEnvelope<TelemetryAggregatedData>): Promise<void> {
+    const d = event.data;
+    const { rows: assets } = await tx.query<{ asset_type: string; status: string }>(
+      'SELECT asset_type, status FROM known_assets WHERE asset_id = $1',
+      [d.assetId],
+    );
+    const asset = assets[0];
+    if (asset?.status === 'decommissioned') return;
+    const { rows } = await tx.query<RuleRow>(
+      `SELECT ${RULE_COLUMNS} FROM rules
+        WHERE enabled AND metric = $1 AND (asset_id = $2 OR asset_type = $3)
+        ORDER BY id`,
+      [d.metric, d.assetId, asset?.asset_type ?? null],
+    );
+    if (rows.length === 0) return;
+    const sample: Sample = {
+      firstTs: Date.parse(d.firstTs),
+      first: d.first,
+      lastTs: Date.parse(d.lastTs),
+      last: d.last,
+      min: d.min,
+      max: d.max,
+      count: d.count,
+    };
+    const events: EventEnvelope[] = [];
+    for (const row of rows) {
+      const rule = toRule(row);
+      const current = await this.lockState(tx, rule.id, d.assetId);
+      const outcome = evaluate(specOf(rule), current.state, sample);
+      if (outcome.late) {
+        this.late?.inc();
+        await this.saveState(tx, rule.id, d.assetId, current);
+        continue;
+      }
+      const next = await this.apply(
+        tx,
+        rule,
+        d.assetId,
+        current,
+        outcome.transitions,
+        asset?.status,
+        event,
+        events,
+      );
+      await this.saveState(tx, rule.id, d.assetId, { ...next, state: outcome.state });
+    }
+    await appendToOutbox(tx, events);
+  }
+
+  /**
+   * Checks the no-data rules due at the clock's time: one transaction per (rule, asset), skipping
+   * rows another instance or an event handler holds. Returns how many alerts fired.
+   */
+  async checkSilence(pool: Pool): Promise<number> {
+    const now = this.deps.clock.now();
+    await pool.query(
+      `INSERT INTO eval_state (rule_id, asset_id, state, last_seen_at)
+       SELECT r.id, a.asset_id, $1::jsonb, $2
+         FROM rules r JOIN known_assets a
+           ON a.asset_id = r.asset_id OR (r.asset_id IS NULL AND a.asset_type = r.asset_type)
+        WHERE r.enabled AND r.condition->>'kind' = 'no_data' AND a.status <> 'decommissioned'
+       ON CONFLICT DO NOTHING`,
+      [JSON.stringify(initialState()), now],
+    );
+    const { rows: due } = await pool.query<{ rule_id: string; asset_id: string }>(
+      `SELECT e.rule_id, e.asset_id FROM eval_state e JOIN rules r ON r.id = e.rule_id
+        WHERE r.enabled AND r.condition->>'kind' = 'no_data' AND e.state->>'phase' <> 'firing'
+          AND e.last_seen_at + ((r.condition->>'seconds')::float8 * 1000 + r.for_ms) * interval '1 millisecond' <= $1
+        LIMIT 1000`,
+      [now],
+    );
+    let fired = 0;
+    for (const { rule_id, asset_id } of due) {
+      fired += await withTransaction(pool, async (tx) => {
+        const { rows } = await tx.query<RuleRow & { status: string | null; last_seen_at: Date } & StateRow>(
+          `SELECT ${RULE_COLUMNS.replaceAll(/(\w+)/g, 'r.$1')}, a.status, e.last_seen_at, e.state, e.alert_id, e.episodes
+             FROM eval_state e JOIN rules r ON r.id = e.rule_id LEFT JOIN known_assets a ON a.asset_id = e.asset_id
+            WHERE e.rule_id = $1 AND e.asset_id = $2
+            FOR UPDATE OF e SKIP LOCKED`,
+          [rule_id, asset_id],
+        );
+        const row = rows[0];
+        if (!row || row.status === 'decommissioned') return 0;
+        const rule = toRule(row);
+        const outcome = evaluateSilence(specOf(rule), row.state, row.last_seen_at.getTime(), now.getTime());
+        if (outcome.transitions.length === 0) return 0;
+        const events: EventEnvelope[] = [];
+        const next = await this.apply(
+          tx,
+          rule,
+          asset_id,
+          row,
+          outcome.transitions,
+          row.status ?? undefined,
+          undefined,
+          events,
+        );
+        await tx.query(
+          'UPDATE eval_state SET state = $3, alert_id = $4, episodes = $5 WHERE rule_id = $1 AND asset_id = $2',
+          [rule_id, asset_id, JSON.stringify(outcome.state), next.alert_id, next.episodes],
+        );
+        await appendToOutbox(tx, events);
+        return 1;
+      });
+    }
+    return fired;
+  }
+
+  private async lockState(tx: PoolClient, ruleId: string, assetId: string): Promise<StateRow> {
+    const { rows } = await tx.query<StateRow>(
+      'SELECT state, alert_id, episodes FROM eval_state WHERE rule_id = $1 AND asset_id = $2 FOR UPDATE',
+      [ruleId, assetId],
+    );
+    return rows[0] ?? { state: initialState(), alert_id: null, episodes: 0 };
+  }
+
+  private async saveState(tx: PoolClient, ruleId: string, assetId: string, row: StateRow): Promise<void> {
+    await tx.query(
+      `INSERT INTO eval_state (rule_id, asset_id, state, alert_id, episodes, last_seen_at)
+       VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (rule_id, asset_id) DO UPDATE
+         SET state = excluded.state, alert_id = excluded.alert_id, episodes = excluded.episodes,
+             last_seen_at = excluded.last_seen_at`,
+      [ruleId, assetId, JSON.stringify(row.state), row.alert_id, row.episodes, this.deps.clock.now()],
+    );
+  }
+
+  /** Applies the engine's transitions to the rule's alert on the asset; collects the events. */
+  private async apply(
+    tx: PoolClient,
+    rule: AlertRule,
+    assetId: string,
+    current: StateRow,
+    transitions: Transition[],
+    assetStatus: string | undefined,
+    cause: EventEnvelope | undefined,
+    events: EventEnvelope[],
+  ): Promise<Pick<StateRow, 'alert_id' | 'episodes'>> {
+    let alertId = current.alert_id;
+    let episodes = current.episodes;
+    let open: OpenAlert | undefined;
+    if (alertId) {
+      const { rows } = await tx.query<OpenAlert>('SELECT id, status, severity FROM alerts WHERE id = $1', [
+        alertId,
+      ]);
+      open = rows[0];
+    }
+    const meta = {
+      subject: assetId,
+      clock: this.deps.clock,
+      ids: this.deps.ids,
+      ...(cause ? { causedBy: cause } : {}),
+    };
+    const suppressed = assetStatus === 'maintenance';
+    for (const t of transitions) {
+      this.transitionsTotal?.inc({ kind: t.kind });
+      const at = new Date(t.at);
+      if (t.kind === 'pending' || (t.kind === 'firing' && !open)) {
+        const status = t.kind === 'pending' ? 'pending' : suppressed ? 'suppressed' : 'firing';
+        alertId = this.deps.ids.next();
+        episodes += 1;
+        await tx.query(
+          `INSERT INTO alerts (id, rule_id, rule_name, asset_id, metric, status, severity, episode, value, started_at, raised_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+          [
+            alertId,
+            rule.id,
+            rule.name,
+            assetId,
+            rule.metric,
+            status,
+            rule.severity,
+            episodes,
+            t.value,
+            at,
+            status === 'firing' ? at : null,
+          ],
+        );
+        open = { id: alertId, status, severity: rule.severity };
+        await appendHistory(tx, alertId, {
+          status,
+          at,
+          value: t.value,
+          cause: this.causeOf(t, status),
+          severity: rule.severity,
+        });
+        if (status === 'firing') events.push(this.raised(rule, assetId, open, t, episodes, meta));
+        continue;
+      }
+      if (!open || !alertId) continue;
+      if (t.kind === 'firing') {
+        const status = suppressed ? 'suppressed' : 'firing';
+        await tx.query('UPDATE alerts SET status = $2, value = $3, raised_at = $4 WHERE id = $1', [
+          alertId,
+          status,
+          t.value,
+          status === 'firing' ? at : null,
+        ]);
+        open = { ...open, status };
+        await appendHistory(tx, alertId, {
+          status,
+          at,
+          value: t.value,
+          cause: this.causeOf(t, status),
+          severity: open.severity,
+        });
+        if (status === 'firing') events.push(this.raised(rule, assetId, open, t, episodes, meta));
+      } else if (t.kind === 'escalated') {
+        const to = rule.escalation?.severity ?? open.severity;
+        await tx.query('UPDATE alerts SET severity = $2, value = $3 WHERE id = $1', [alertId, to, t.value]);
+        await appendHistory(tx, alertId, {
+          status: 'escalated',
+          at,
+          value: t.value,
+          cause: t.cause,
+          severity: to,
+        });
+        if (open.status === 'firing' || open.status === 'acknowledged') {
+          events.push(
+            createEvent(
+              AlertEscalated,
+              { alertId, ruleId: rule.id, assetId, from: open.severity, to, at: at.toISOString() },
+              meta,
+            ),
+          );
+        }
+        open = { ...open, severity: to };
+      } else {
+        // cleared, or a pending period cancelled
+        await tx.query(
+          `UPDATE alerts SET status = 'cleared', cleared_at = $2, value = coalesce($3, value) WHERE id = $1`,
+          [alertId, at, t.value],
+        );
+        await appendHistory(tx, alertId, {
+          status: 'cleared',
+          at,
+          value: t.value,
+          cause: t.cause,
+          severity: open.severity,
+        });
+        if (open.status === 'firing' || open.status === 'acknowledged') {
+          events.push(
+            createEvent(
+              AlertCleared,
+              {
+                alertId,
+                ruleId: rule.id,
+                assetId,
+                severity: open.severity,
+                value: t.value,
+                cause: t.cause,
+                at: at.toISOString(),
+              },
+              meta,
+            ),
+          );
+        }
+        alertId = null;
+        open = undefined;
+      }
+    }
+    return { alert_id: alertId, episodes };
+  }
+
+  private causeOf(t: Transition, status: string): string {
+    return status === 'suppressed' ? `${t.cause} (suppressed: the asset is in maintenance)` : t.cause;
+  }
+
+  private raised(
+    rule: AlertRule,
+    assetId: string,
+    alert: OpenAlert,
+    t: Transition,
+    episode: number,
+    meta: Parameters<typeof createEvent>[2],
+  ) {
+    return createEvent(
+      AlertRaised,
+      {
+        alertId: alert.id,
+        ruleId: rule.id,
+        ruleName: rule.name,
+        assetId,
+        metric: rule.metric,
+        severity: alert.severity,
+        value: t.value,
+        condition: describeCondition(rule.metric, rule.condition),
+        at: new Date(t.at).toISOString(),
+        episode,
+      },
+      meta,
+    );
+  }
+}
