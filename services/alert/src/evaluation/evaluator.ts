@@ -88,17 +88,24 @@ export class Evaluator {
   /** Handler of TelemetryAggregated. */
   async onTelemetry(tx: PoolClient, event: EventEnvelope<TelemetryAggregatedData>): Promise<void> {
     const d = event.data;
-    const { rows: assets } = await tx.query<{ asset_type: string; status: string }>(
-      'SELECT asset_type, status FROM known_assets WHERE asset_id = $1',
-      [d.assetId],
+    // One round trip for the asset and its rules on this metric (usually none: most metrics have no rule).
+    const { rows: found } = await tx.query<
+      Partial<RuleRow> & { asset_status: string | null; known_type: string | null }
+    >(
+      `SELECT a.status AS asset_status, a.asset_type AS known_type, ${RULE_COLUMNS.replaceAll(/(\w+)/g, 'r.$1')}
+         FROM (SELECT $2::uuid AS asset_id) x
+         LEFT JOIN known_assets a ON a.asset_id = x.asset_id
+         LEFT JOIN rules r ON r.enabled AND r.metric = $1
+               AND (r.asset_id = x.asset_id OR (r.asset_id IS NULL AND r.asset_type = a.asset_type))
+        ORDER BY r.id`,
+      [d.metric, d.assetId],
     );
-    const asset = assets[0];
+    const asset = found[0]?.known_type
+      ? { asset_type: found[0].known_type, status: found[0].asset_status! }
+      : undefined;
     if (asset?.status === 'decommissioned') return;
-    const { rows } = await tx.query<RuleRow>(
-      `SELECT ${RULE_COLUMNS} FROM rules
-        WHERE enabled AND metric = $1 AND (asset_id = $2 OR asset_type = $3)
-        ORDER BY id`,
-      [d.metric, d.assetId, asset?.asset_type ?? null],
+    const rows = found.filter(
+      (r): r is RuleRow & { asset_status: string | null; known_type: string | null } => r.id != null,
     );
     if (rows.length === 0) return;
     const sample: Sample = {
