@@ -13,6 +13,8 @@ try {
     host: config.HOST,
     adminToken: config.ASSETOPS_ADMIN_TOKEN,
     embeddedPostgresPort: config.ASSETOPS_EMBEDDED_PG_PORT,
+    // The default port falls back to a free one when taken; a port set in MQTT_PORT must be free.
+    mqtt: { port: config.MQTT_PORT, host: config.MQTT_HOST, fallbackToFreePort: !process.env.MQTT_PORT },
     logger,
   });
   const shown = platform.gatewayUrl.replace('0.0.0.0', 'localhost');
@@ -26,6 +28,7 @@ try {
       `  API:          ${shown}/api/v1/assets`,
       `  API docs:     ${shown}/docs`,
       `  Admin token:  ${platform.adminToken}  ${tokenNote}`,
+      `  MQTT:         ${platform.mqttUrl}  (devices publish to assetops/<assetId>/telemetry)`,
       `  Try:          curl -H "Authorization: Bearer ${platform.adminToken}" ${shown}/api/v1/assets`,
       '',
       '',

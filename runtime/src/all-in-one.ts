@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createGateway } from '@assetops/gateway';
 import {
+  ConfigError,
   createInProcessBus,
   createLogger,
   createPool,
@@ -13,6 +14,7 @@ import {
   withDatabase,
 } from '@assetops/platform';
 import { type EmbeddedPostgresServer, startEmbeddedPostgres } from './embedded-postgres.js';
+import { startMqttBroker } from './mqtt-broker.js';
 import { type RunningService, runService } from './run-service.js';
 import { loadLocalSecrets } from './secrets.js';
 import { databaseServices, serviceDefinitions } from './services.js';
@@ -32,6 +34,8 @@ export interface AllInOneOptions {
   postgres?: { adminUrl: string; databasePrefix: string } | undefined;
   /** Port of the embedded PostgreSQL (0: any free port). */
   embeddedPostgresPort?: number;
+  /** The embedded MQTT broker for devices (default: any free port on 127.0.0.1). */
+  mqtt?: { port: number; host: string; fallbackToFreePort?: boolean } | undefined;
   env?: Record<string, string | undefined>;
   logger?: Logger;
 }
@@ -45,6 +49,8 @@ export interface AllInOne {
   gateway: HttpApp;
   /** The embedded PostgreSQL's port, when the runtime started one. */
   embeddedPostgresPort?: number;
+  /** The embedded MQTT broker devices publish to (`mqtt://host:port`). */
+  mqttUrl: string;
   stop(): Promise<void>;
 }
 
@@ -68,6 +74,34 @@ export async function startAllInOne(opts: AllInOneOptions): Promise<AllInOne> {
   };
 
   try {
+    // First: a taken port fails at once (not after PostgreSQL started), and the broker stops after
+    // the services, so telemetry writes and acknowledges what it received before it goes away.
+    // MQTT_USERNAME/MQTT_PASSWORD, when set, are required of every client, the telemetry service
+    // included (it reads the same variables).
+    const brokerOptions = {
+      host: opts.mqtt?.host ?? '127.0.0.1',
+      port: opts.mqtt?.port ?? 0,
+      credentials:
+        env.MQTT_USERNAME && env.MQTT_PASSWORD
+          ? { username: env.MQTT_USERNAME, password: env.MQTT_PASSWORD }
+          : undefined,
+      logger: logger.child({ component: 'mqtt-broker' }),
+    };
+    const broker = await startMqttBroker(brokerOptions).catch(async (err) => {
+      // The default port taken (a Mosquitto already running): the platform still starts, on a free
+      // port, and says so. A port the user chose is a configuration error.
+      if (!opts.mqtt?.fallbackToFreePort || !(err instanceof ConfigError)) throw err;
+      const fallback = await startMqttBroker({ ...brokerOptions, port: 0 });
+      logger.warn(
+        { wanted: brokerOptions.port, url: fallback.url },
+        `MQTT port ${brokerOptions.port} is in use; the embedded broker listens on ${fallback.url} instead (set MQTT_PORT to choose)`,
+      );
+      return fallback;
+    });
+    stack.push(() => broker.stop());
+    logger.info({ url: broker.url }, 'embedded MQTT broker started');
+    const serviceEnv = { ...env, MQTT_URL: broker.url };
+
     let adminUrl: string;
     let embeddedPostgresPort: number | undefined;
     if (opts.postgres) {
@@ -109,7 +143,7 @@ export async function startAllInOne(opts: AllInOneOptions): Promise<AllInOne> {
       const running = await runService(def, {
         pool,
         bus,
-        env,
+        env: serviceEnv,
         host: '127.0.0.1',
         port: 0,
         logger: serviceLogger(name),
@@ -141,6 +175,7 @@ export async function startAllInOne(opts: AllInOneOptions): Promise<AllInOne> {
       adminToken,
       services,
       gateway,
+      mqttUrl: broker.url,
       ...(embeddedPostgresPort === undefined ? {} : { embeddedPostgresPort }),
       stop: stopAll,
     };

@@ -19,6 +19,15 @@ export const allInOneConfigSpec = {
     default: 0,
     description: 'embedded PostgreSQL port on 127.0.0.1 (0: any free port)',
   }),
+  MQTT_PORT: port({
+    default: 1883,
+    description: 'embedded MQTT broker port for devices (0: any free port)',
+  }),
+  MQTT_HOST: string({
+    default: '127.0.0.1',
+    description:
+      'embedded MQTT broker listen address (0.0.0.0: devices on the network; set MQTT_USERNAME and MQTT_PASSWORD)',
+  }),
   LOG_LEVEL: string({
     default: 'info',
     oneOf: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],

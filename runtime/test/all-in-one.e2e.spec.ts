@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { EventEnvelope } from '@assetops/contracts';
 import { createLogger, dropServiceDatabase } from '@assetops/platform';
 import { testEnv } from '@assetops/platform/testkit';
+import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AllInOne, databaseServices, startAllInOne } from '../src/index.js';
 
@@ -301,5 +302,37 @@ describe('asset API through the gateway (all-in-one runtime)', () => {
       code = res.body.rejected[0]?.code;
     }
     expect(code).toBe('ASSET_DECOMMISSIONED');
+  });
+
+  it('stores readings that devices publish to the embedded MQTT broker', async () => {
+    const asset = (await api('POST', '/api/v1/assets', { name: 'Chiller 2', type: 'chiller' })).body;
+    // Wait until telemetry knows the asset (its registration event arrived).
+    const known = Date.now() + 5_000;
+    while (
+      (await api('GET', `/api/v1/assets/${asset.id}/telemetry/latest`)).status === 404 &&
+      Date.now() < known
+    ) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const device = await mqtt.connectAsync(platform.mqttUrl, { clientId: `device-${asset.id.slice(0, 8)}` });
+    const ts = new Date(Date.now() - 1_000).toISOString();
+    await device.publishAsync(
+      `assetops/${asset.id}/telemetry`,
+      JSON.stringify({ ts, values: { temperature: 6.5, flow: 31 } }),
+      {
+        qos: 1,
+      },
+    );
+    await device.endAsync();
+    const until = Date.now() + 5_000;
+    let values: { metric: string; value: number }[] = [];
+    while (values.length < 2 && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 50));
+      values = (await api('GET', `/api/v1/assets/${asset.id}/telemetry/latest`)).body.values ?? [];
+    }
+    expect(values.map((v) => [v.metric, v.value])).toEqual([
+      ['flow', 31],
+      ['temperature', 6.5],
+    ]);
   });
 });

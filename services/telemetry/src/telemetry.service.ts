@@ -10,6 +10,7 @@ import { KnownAssets } from './assets/known-assets.js';
 import { createFeedPublisher } from './feed/feed-publisher.js';
 import { Ingestor } from './ingest/ingest.js';
 import { registerIngestRoutes } from './ingest/ingest.routes.js';
+import { mqttIngestFromConfig } from './mqtt/mqtt-ingest.js';
 import { registerQueryRoutes } from './query/query.routes.js';
 import { createStorageMaintenance } from './storage/maintenance.js';
 import { ensureRetentionClasses } from './storage/partitions.js';
@@ -56,13 +57,19 @@ export async function createTelemetryService(ctx: ServiceContext): Promise<Servi
     windowMs: config.TELEMETRY_FEED_WINDOW,
   });
 
+  // Device telemetry over MQTT, when a broker is configured (MQTT_URL).
+  const mqtt = mqttIngestFromConfig(config, ctx, ingestor);
+
   const app = await createHttpApp({
     service: 'telemetry',
     logger: ctx.logger,
     metrics: ctx.metrics,
     bodyLimit: BODY_LIMIT,
     description: 'Telemetry ingestion, time-partitioned storage, roll-ups and retention.',
-    readiness: { database: async () => void (await ctx.pool.query('SELECT 1')) },
+    readiness: {
+      database: async () => void (await ctx.pool.query('SELECT 1')),
+      ...(mqtt ? { mqtt: mqtt.ready } : {}),
+    },
   });
   registerIngestRoutes(app, ingestor);
   registerQueryRoutes(app, { pool: ctx.pool, clock: ctx.clock, maxPoints: config.TELEMETRY_MAX_POINTS });
@@ -73,8 +80,11 @@ export async function createTelemetryService(ctx: ServiceContext): Promise<Servi
     async start() {
       storage.start();
       feed.start();
+      await mqtt?.start();
     },
     async stop() {
+      // First: what was received is written (and acknowledged) while the database is still there.
+      await mqtt?.stop();
       await feed.stop();
       await storage.stop();
     },

@@ -1,0 +1,146 @@
+import type { IngestResult } from '@assetops/contracts';
+import { createLogger, type Pool } from '@assetops/platform';
+import { describe, expect, it } from 'vitest';
+import type { IngestItem } from '../src/ingest/ingest.js';
+import { MqttBatcher, type ReceivedMessage } from '../src/mqtt/mqtt-batcher.js';
+
+// The batching and acknowledgement rules on their own. The Ingestor (the database) is replaced by
+// a recorder here; the real path is covered by mqtt-ingest.int.spec.ts.
+
+const logger = createLogger({ service: 'test', level: 'silent' });
+const noPool = {} as Pool;
+
+function recorder(opts: { failures?: number; gate?: Promise<void> } = {}) {
+  const writes: number[] = [];
+  let failures = opts.failures ?? 0;
+  return {
+    writes,
+    ingestor: {
+      async ingest(items: readonly IngestItem[]): Promise<IngestResult> {
+        await opts.gate;
+        if (failures-- > 0) throw new Error('database down');
+        writes.push(items.length);
+        return { accepted: items.length, duplicates: 0, rejected: [] };
+      },
+    },
+  };
+}
+
+function messages(count: number, readingsEach: number, acks: number[]) {
+  return Array.from(
+    { length: count },
+    (_, id): ReceivedMessage => ({
+      topic: 't',
+      payload: Buffer.from(''),
+      parsed: {
+        items: Array.from({ length: readingsEach }, () => ({
+          assetId: 'a',
+          metric: 'm',
+          value: id,
+          tsMs: 0,
+        })),
+        labels: Array.from({ length: readingsEach }, () => 'm'),
+      },
+      ack: () => acks.push(id),
+    }),
+  );
+}
+
+describe('MQTT batcher', () => {
+  it('writes whole messages in batches of about maxBatchReadings and acknowledges them in order', async () => {
+    const { writes, ingestor } = recorder();
+    const batcher = new MqttBatcher({
+      ingestor,
+      pool: noPool,
+      logger,
+      maxBatchReadings: 10,
+      flushIntervalMs: 5,
+    });
+    const acks: number[] = [];
+    for (const m of messages(7, 3, acks)) batcher.add(m);
+    expect(await batcher.close(1000)).toBe(true);
+    expect(writes).toEqual([12, 9]);
+    expect(acks).toEqual([0, 1, 2, 3, 4, 5, 6]);
+  });
+
+  it('writes a small batch once its oldest message has waited flushIntervalMs', async () => {
+    const { writes, ingestor } = recorder();
+    const batcher = new MqttBatcher({ ingestor, pool: noPool, logger, flushIntervalMs: 20 });
+    const acks: number[] = [];
+    const [first] = messages(1, 1, acks);
+    batcher.add(first!);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(writes).toEqual([]);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(writes).toEqual([1]);
+    expect(acks).toEqual([0]);
+  });
+
+  it('retries a failed write with backoff and acknowledges only after it succeeded', async () => {
+    const { writes, ingestor } = recorder({ failures: 2 });
+    const batcher = new MqttBatcher({
+      ingestor,
+      pool: noPool,
+      logger,
+      flushIntervalMs: 1,
+      retry: { baseDelayMs: 10, maxDelayMs: 20 },
+    });
+    const acks: number[] = [];
+    for (const m of messages(2, 1, acks)) batcher.add(m);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(acks).toEqual([]);
+    expect(await batcher.close(1000)).toBe(true);
+    expect(writes).toEqual([2]);
+    expect(acks).toEqual([0, 1]);
+  });
+
+  it('asks the reader to wait while too many readings are held', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const { ingestor } = recorder({ gate });
+    const batcher = new MqttBatcher({
+      ingestor,
+      pool: noPool,
+      logger,
+      maxBatchReadings: 2,
+      maxHeldReadings: 4,
+    });
+    const acks: number[] = [];
+    const [a, b, c, d] = messages(4, 1, acks);
+    expect(batcher.add(a!)).toBeUndefined();
+    expect(batcher.add(b!)).toBeUndefined();
+    expect(batcher.add(c!)).toBeUndefined();
+    const wait = batcher.add(d!);
+    expect(wait).toBeInstanceOf(Promise);
+    let resumed = false;
+    void wait!.then(() => {
+      resumed = true;
+    });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(resumed).toBe(false);
+    open();
+    await wait;
+    expect(acks).toEqual([0, 1]);
+    expect(await batcher.close(1000)).toBe(true);
+    expect(acks).toEqual([0, 1, 2, 3]);
+  });
+
+  it('gives up on close after its timeout, leaving the unwritten messages unacknowledged', async () => {
+    const { ingestor } = recorder({ failures: Number.POSITIVE_INFINITY });
+    const batcher = new MqttBatcher({
+      ingestor,
+      pool: noPool,
+      logger,
+      flushIntervalMs: 1,
+      retry: { baseDelayMs: 10, maxDelayMs: 10 },
+    });
+    const acks: number[] = [];
+    for (const m of messages(3, 1, acks)) batcher.add(m);
+    const started = Date.now();
+    expect(await batcher.close(100)).toBe(false);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(acks).toEqual([]);
+  });
+});
