@@ -143,7 +143,11 @@ export async function startAllInOne(opts: AllInOneOptions): Promise<AllInOne> {
       const running = await runService(def, {
         pool,
         bus,
-        env: serviceEnv,
+        // The alert service reads history (backtests) through the telemetry service, started before it.
+        env:
+          name === 'alert' && services.telemetry
+            ? { ...serviceEnv, ASSETOPS_TELEMETRY_URL: services.telemetry.url }
+            : serviceEnv,
         host: '127.0.0.1',
         port: 0,
         logger: serviceLogger(name),

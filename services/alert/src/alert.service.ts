@@ -10,9 +10,13 @@ import {
   type ServiceInstance,
 } from '@assetops/platform';
 import { alertConfigSpec } from './alert.config.js';
+import { registerAlertRoutes } from './alerts/alert.routes.js';
 import { assetHandlers } from './assets/asset-handlers.js';
+import { registerBacktestRoutes } from './backtest/backtest.routes.js';
+import { TelemetryHistory } from './backtest/telemetry-client.js';
 import { Evaluator } from './evaluation/evaluator.js';
 import { loadProfiles } from './rules/profiles.js';
+import { registerRuleRoutes } from './rules/rule.routes.js';
 
 /**
  * The Alert service's composition root: rules and alerts on its own database, evaluated on the
@@ -45,6 +49,14 @@ export async function createAlertService(ctx: ServiceContext): Promise<ServiceIn
     description: 'Alert rules, alerts and their history; evaluation on the telemetry feed.',
     readiness: { database: async () => void (await ctx.pool.query('SELECT 1')) },
   });
+  const commandDeps = { pool: ctx.pool, clock: ctx.clock, ids: ctx.ids };
+  registerRuleRoutes(app, commandDeps);
+  registerAlertRoutes(app, commandDeps);
+  // Backtests read history through the Telemetry service's API; without its URL they answer 503.
+  const telemetry = config.ASSETOPS_TELEMETRY_URL
+    ? new TelemetryHistory({ baseUrl: config.ASSETOPS_TELEMETRY_URL })
+    : undefined;
+  registerBacktestRoutes(app, { pool: ctx.pool, telemetry });
 
   return {
     app,

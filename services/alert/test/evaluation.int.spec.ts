@@ -57,7 +57,7 @@ describe('alert evaluation on the telemetry feed', () => {
       (e) => e.subject === asset,
     );
     expect(init?.data).toMatchObject({ assetId: asset, assetType: 'compressor', profile: 'compressor' });
-    expect((init?.data as { ruleIds: string[] }).ruleIds).toHaveLength(rows.length);
+    expect((init!.data as { ruleIds: string[] }).ruleIds).toHaveLength(rows.length);
     const other = await h.registerAsset('unknown-type');
     const none = (await h.outbox('assetops.alert.thresholds-initialized.v1')).find(
       (e) => e.subject === other,

@@ -32,7 +32,7 @@ export const ConditionSchema = Type.Union(
       { additionalProperties: false },
     ),
   ],
-  { $id: 'AlertCondition' },
+  { description: 'the condition (no $id: it is nested in several schemas of one document)' },
 );
 export type Condition = Static<typeof ConditionSchema>;
 
@@ -116,7 +116,10 @@ export const AlertStatusSchema = Type.Union(AlertStatuses.map((s) => Type.Litera
 
 export const AlertTransitionSchema = Type.Object({
   status: Type.String({ description: 'the state entered, or `escalated`' }),
-  at: Type.String({ format: 'date-time', description: 'event time (reading time), or the time of the action' }),
+  at: Type.String({
+    format: 'date-time',
+    description: 'event time (reading time), or the time of the action',
+  }),
   value: Type.Union([Type.Number(), Type.Null()]),
   cause: Type.String(),
   severity: SeveritySchema,
@@ -146,7 +149,11 @@ export type Alert = Static<typeof AlertSchema>;
 
 export const ListAlertsQuery = Type.Object(
   {
-    status: Type.Optional(Type.Union([AlertStatusSchema, Type.Literal('active')], { description: 'active = pending, firing or acknowledged' })),
+    status: Type.Optional(
+      Type.Union([AlertStatusSchema, Type.Literal('active')], {
+        description: 'active = pending, firing or acknowledged',
+      }),
+    ),
     assetId: Type.Optional(Type.String({ format: 'uuid' })),
     severity: Type.Optional(SeveritySchema),
     ruleId: Type.Optional(Type.String({ format: 'uuid' })),
@@ -163,7 +170,10 @@ export const AlertPageSchema = Type.Object({
 });
 
 export const AcknowledgeBody = Type.Object(
-  { by: Type.String({ minLength: 1, maxLength: 200 }), comment: Type.Optional(Type.String({ maxLength: 2000 })) },
+  {
+    by: Type.String({ minLength: 1, maxLength: 200 }),
+    comment: Type.Optional(Type.String({ maxLength: 2000 })),
+  },
   { additionalProperties: false },
 );
 export type AcknowledgeBody = Static<typeof AcknowledgeBody>;

@@ -5,10 +5,9 @@ import { MetricNameSchema } from './telemetry.events.js';
 
 export const Severities = ['info', 'warning', 'major', 'critical'] as const;
 export type Severity = (typeof Severities)[number];
-export const SeveritySchema = Type.Union(
-  Severities.map((s) => Type.Literal(s)),
-  { $id: 'Severity' },
-);
+// No `$id`: the schema is nested several times in one document (a rule's severity and its
+// escalation's), and Ajv refuses an `$id` that occurs twice.
+export const SeveritySchema = Type.Union(Severities.map((s) => Type.Literal(s)));
 
 const Id = Type.String({ format: 'uuid' });
 const Time = Type.String({ format: 'date-time' });
@@ -113,4 +112,10 @@ export const ThresholdsInitialized = defineEvent({
 });
 export type ThresholdsInitializedData = Static<typeof ThresholdsInitialized.data>;
 
-export const alertEvents = [AlertRaised, AlertEscalated, AlertAcknowledged, AlertCleared, ThresholdsInitialized] as const;
+export const alertEvents = [
+  AlertRaised,
+  AlertEscalated,
+  AlertAcknowledged,
+  AlertCleared,
+  ThresholdsInitialized,
+] as const;

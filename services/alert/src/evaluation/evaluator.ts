@@ -119,6 +119,12 @@ export class Evaluator {
     };
     const events: EventEnvelope[] = [];
     for (const row of rows) {
+      // Share-lock the rule: a delete or disable committing meanwhile must not leave an alert behind
+      // for a rule that is gone (the rule commands take the row lock before clearing its alerts).
+      const { rows: still } = await tx.query('SELECT 1 FROM rules WHERE id = $1 AND enabled FOR SHARE', [
+        row.id,
+      ]);
+      if (still.length === 0) continue;
       const rule = toRule(row);
       const current = await this.lockState(tx, rule.id, d.assetId);
       const outcome = evaluate(specOf(rule), current.state, sample);
