@@ -44,11 +44,12 @@ export async function createTelemetryService(ctx: ServiceContext): Promise<Servi
     classes,
     latenessMs: config.TELEMETRY_LATENESS_WINDOW,
     partitionsAheadDays: config.TELEMETRY_PARTITIONS_AHEAD,
+    compactAfterMs: config.TELEMETRY_COMPACT_AFTER,
     intervalMs: config.TELEMETRY_MAINTENANCE_INTERVAL,
     now: () => ctx.clock.now().getTime(),
   });
   // Partitions for today and the days ahead exist before the first reading arrives.
-  await storage.run();
+  await storage.prepare();
   const feed = createFeedPublisher({
     pool: ctx.pool,
     logger: ctx.logger,

@@ -68,8 +68,10 @@ async function eventually<T>(
   }
 }
 
-const topicOf = (assetId: string) => `assetops/${assetId}/telemetry`;
 const suffix = () => randomBytes(4).toString('hex');
+// A topic root of this test file's own: on a shared broker (Mosquitto), other runs publish too.
+const root = `assetops-test-${suffix()}`;
+const topicOf = (assetId: string) => `${root}/${assetId}/telemetry`;
 
 function ingestSuite(broker: () => Broker, opts: { observesAcks: boolean }) {
   let t: TelemetryHarness;
@@ -78,7 +80,12 @@ function ingestSuite(broker: () => Broker, opts: { observesAcks: boolean }) {
 
   beforeAll(async () => {
     t = await startTelemetry({
-      env: { MQTT_URL: broker().url, MQTT_CLIENT_ID: clientId, MQTT_STOP_TIMEOUT: '300ms' },
+      env: {
+        MQTT_URL: broker().url,
+        MQTT_CLIENT_ID: clientId,
+        MQTT_STOP_TIMEOUT: '300ms',
+        MQTT_TOPIC: `${root}/+/telemetry`,
+      },
     });
     await t.service.start!();
     device = await connectAsync(broker().url, { clientId: `device-${suffix()}` });
@@ -191,7 +198,7 @@ function ingestSuite(broker: () => Broker, opts: { observesAcks: boolean }) {
     const ts = t.clock.now().getTime() - 10_000;
     const sent = [
       [topicOf(asset), '{"metric": "rpm", '],
-      ['assetops/pump-7/telemetry', { metric: 'rpm', value: 1 }],
+      [`${root}/pump-7/telemetry`, { metric: 'rpm', value: 1 }],
       [topicOf(unknown), { metric: 'rpm', value: 1 }],
       [topicOf(asset), '{"metric": "rpm", "value": 1e999}'],
       [topicOf(asset), { ts, values: { temperature: 70.5, rpm: 'fast', vibration: null } }],
@@ -206,7 +213,7 @@ function ingestSuite(broker: () => Broker, opts: { observesAcks: boolean }) {
     }, 'the dead letters');
     expect(letters.map((l) => [(l.payload as { topic: string }).topic, l.reason])).toEqual([
       [topicOf(asset), 'INVALID_JSON (message): the payload is not valid JSON'],
-      ['assetops/pump-7/telemetry', 'INVALID_ASSET_ID (message): the asset id in the topic must be a UUID'],
+      [`${root}/pump-7/telemetry`, 'INVALID_ASSET_ID (message): the asset id in the topic must be a UUID'],
       [
         topicOf(unknown),
         expect.stringMatching(/^1 of 1 readings rejected: UNKNOWN_ASSET \(rpm\): no such asset/),

@@ -6,6 +6,7 @@ import {
   parseTopic,
   printable,
   storedPayload,
+  topicRoot,
 } from '../src/mqtt/mqtt-message.js';
 
 const asset = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
@@ -21,6 +22,9 @@ describe('MQTT device messages', () => {
     expect(parseTopic('assetops/pump-7/telemetry')).toMatchObject({ code: 'INVALID_ASSET_ID' });
     expect(parseTopic(`assetops/${asset}/status`)).toMatchObject({ code: 'INVALID_TOPIC' });
     expect(parseTopic(`x/assetops/${asset}/telemetry`)).toMatchObject({ code: 'INVALID_TOPIC' });
+    expect(parseTopic(`site-a/assetops/${asset}/telemetry`, 'site-a/assetops')).toBe(asset);
+    expect(topicRoot('$share/telemetry/site-a/assetops/+/telemetry')).toBe('site-a/assetops');
+    expect(topicRoot('assetops/+/telemetry')).toBe('assetops');
   });
 
   it('reads one measurement, a set of values, or an array of both', () => {

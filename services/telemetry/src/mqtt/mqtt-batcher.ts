@@ -247,7 +247,7 @@ export class MqttBatcher {
     if (rejectedBy.size === 0) return;
     const letters: NewDeadLetter[] = [...rejectedBy].map(([m, rejected]) => {
       const { topic, payload, parsed } = batch[m]!;
-      const assetId = parseTopic(topic);
+      const assetId = parseTopic(topic, topic.split('/').slice(0, -2).join('/'));
       return {
         consumer: MQTT_DEAD_LETTER_CONSUMER,
         subject: typeof assetId === 'string' ? assetId : null,

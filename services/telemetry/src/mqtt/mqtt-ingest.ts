@@ -10,7 +10,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Ingestor } from '../ingest/ingest.js';
 import { mqttIngestConfigSpec } from './mqtt.config.js';
 import { MqttBatcher } from './mqtt-batcher.js';
-import { parseDeviceMessage } from './mqtt-message.js';
+import { parseDeviceMessage, topicRoot } from './mqtt-message.js';
 
 export interface MqttIngestOptions {
   /** `mqtt://host:1883` (also mqtts, ws, wss). */
@@ -82,6 +82,8 @@ export function createMqttIngest(opts: MqttIngestOptions): MqttIngest {
   let connection = 0;
   let lastError: string | undefined;
 
+  // Topics are <root>/<assetId>/telemetry, the root taken from the subscription filter.
+  const root = topicRoot(opts.topic);
   const handleMessage = (packet: IPublishPacket, callback: (error?: Error) => void): void => {
     const deferred = packet.qos > 0 ? ACK_DEFERRED : undefined;
     const mqtt = client;
@@ -92,7 +94,7 @@ export function createMqttIngest(opts: MqttIngestOptions): MqttIngest {
     }
     const { topic, messageId, qos } = packet;
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-    const parsed = parseDeviceMessage(topic, payload, opts.ingestor.limits());
+    const parsed = parseDeviceMessage(topic, payload, opts.ingestor.limits(), root);
     const receivedOn = connection;
     const room = batcher.add({
       topic,

@@ -29,16 +29,31 @@ const whole = (code: string, reason: string): DeviceMessage => ({
   labels: ['message'],
 });
 
-/** The asset id of a telemetry topic (lower case), or why the topic is not one. */
-export function parseTopic(topic: string): string | Rejection {
+/**
+ * The topic root of a subscription filter: `assetops` for `assetops/+/telemetry` and for the shared
+ * subscription `$share/telemetry/assetops/+/telemetry`; `site-a/assetops` for `site-a/assetops/+/telemetry`.
+ */
+export function topicRoot(filter: string): string {
+  const plain = filter.startsWith('$share/') ? filter.split('/').slice(2).join('/') : filter;
+  return plain.endsWith('/+/telemetry') ? plain.slice(0, -'/+/telemetry'.length) : 'assetops';
+}
+
+/** The asset id of a telemetry topic `<root>/<assetId>/telemetry` (lower case), or why the topic is not one. */
+export function parseTopic(topic: string, root = 'assetops'): string | Rejection {
   const levels = topic.split('/');
-  if (levels.length !== 3 || levels[0] !== 'assetops' || levels[2] !== 'telemetry') {
-    return { code: 'INVALID_TOPIC', reason: 'the topic must be assetops/<assetId>/telemetry' };
+  const rootLevels = root.split('/');
+  if (
+    levels.length !== rootLevels.length + 2 ||
+    levels.slice(0, rootLevels.length).join('/') !== root ||
+    levels.at(-1) !== 'telemetry'
+  ) {
+    return { code: 'INVALID_TOPIC', reason: `the topic must be ${root}/<assetId>/telemetry` };
   }
-  if (!UUID.test(levels[1]!)) {
+  const id = levels.at(-2)!;
+  if (!UUID.test(id)) {
     return { code: 'INVALID_ASSET_ID', reason: 'the asset id in the topic must be a UUID' };
   }
-  return levels[1]!.toLowerCase();
+  return id.toLowerCase();
 }
 
 /**
@@ -47,8 +62,13 @@ export function parseTopic(topic: string): string | Rejection {
  * milliseconds and defaults to the time of receipt (`limits.receivedAtMs`). Each reading is checked
  * like an HTTP one; its asset is checked later, in batch.
  */
-export function parseDeviceMessage(topic: string, payload: Buffer, limits: TimeLimits): DeviceMessage {
-  const assetId = parseTopic(topic);
+export function parseDeviceMessage(
+  topic: string,
+  payload: Buffer,
+  limits: TimeLimits,
+  root = 'assetops',
+): DeviceMessage {
+  const assetId = parseTopic(topic, root);
   if (typeof assetId !== 'string') return whole(assetId.code, assetId.reason);
   if (payload.length > MAX_PAYLOAD_BYTES) {
     return whole('PAYLOAD_TOO_LARGE', `the payload exceeds ${MAX_PAYLOAD_BYTES} bytes`);

@@ -1,4 +1,4 @@
-import { type Pool, type Queryable, withTransaction } from '@assetops/platform';
+import { IllegalStateError, type Pool, type Queryable, withTransaction } from '@assetops/platform';
 import type { Retention, RetentionPolicy } from '../telemetry.config.js';
 
 /**
@@ -97,8 +97,53 @@ export async function ensureRetentionClasses(pool: Pool, policy: RetentionPolicy
   return { defaultClass, byType, all, classOf: (type) => byType.get(type) ?? defaultClass };
 }
 
-// Partition DDL of all instances is serialized by this transaction-level advisory lock.
-const PARTITION_LOCK = 'SELECT pg_advisory_xact_lock(hashtext($1))';
+/**
+ * Partition DDL of all instances (creation, retention drops, compaction) is serialized by this
+ * transaction-level advisory lock: run `PARTITION_LOCK` with `[PARTITION_LOCK_NAME]` first thing in
+ * the transaction that changes partitions.
+ */
+export const PARTITION_LOCK = 'SELECT pg_advisory_xact_lock(hashtext($1))';
+export const PARTITION_LOCK_NAME = 'assetops.telemetry.partitions';
+
+/** Takes the partition DDL lock for the rest of the transaction `tx`. */
+export async function lockPartitions(tx: Queryable): Promise<void> {
+  await tx.query(PARTITION_LOCK, [PARTITION_LOCK_NAME]);
+}
+
+/** One time partition of a table, as found in the catalog. */
+export interface TimePartition {
+  table: TimeSeriesTable;
+  name: string;
+  classId: number;
+  start: Date;
+  end: Date;
+}
+
+/**
+ * Every time partition of `table` (of every class), oldest first. Bounds come from the partition's
+ * name ({@link timePartition}); tables attached by hand under other names are left alone.
+ */
+export async function listTimePartitions(db: Queryable, table: TimeSeriesTable): Promise<TimePartition[]> {
+  const { rows } = await db.query<{ name: string }>(
+    `SELECT leaf.relname AS name
+       FROM pg_inherits byClass
+       JOIN pg_inherits byTime ON byTime.inhparent = byClass.inhrelid
+       JOIN pg_class leaf ON leaf.oid = byTime.inhrelid
+      WHERE byClass.inhparent = $1::regclass`,
+    [table],
+  );
+  const { period } = TIME_SERIES_TABLES[table];
+  const pattern = new RegExp(`^${table}_c(\\d+)_p(\\d{4})(\\d{2})?(\\d{2})?$`);
+  const found: TimePartition[] = [];
+  for (const { name } of rows) {
+    const m = pattern.exec(name);
+    if (!m) continue;
+    const start = new Date(Date.UTC(Number(m[2]), Number(m[3] ?? 1) - 1, Number(m[4] ?? 1)));
+    if (timePartition(table, Number(m[1]), start) !== name) continue;
+    found.push({ table, name, classId: Number(m[1]), start, end: nextPeriod(period, start) });
+  }
+  return found.sort((a, b) => a.start.getTime() - b.start.getTime() || a.classId - b.classId);
+}
 
 async function existingTables(db: Queryable, names: string[]): Promise<Set<string>> {
   const { rows } = await db.query<{ relname: string }>(
@@ -110,9 +155,55 @@ async function existingTables(db: Queryable, names: string[]): Promise<Set<strin
 }
 
 /**
+ * A raw day is compacted by moving its readings into `readings_packed` and dropping its partition
+ * in one transaction (see compaction.ts). Re-creating that partition would let a reading land in
+ * raw storage beside its packed day — stored twice if re-sent, and the day compacted again later.
+ * The configuration makes this impossible (compaction age > lateness window, so such a reading is
+ * refused as too late), and this check keeps it so: a raw day whose packed partition exists is
+ * never re-created. ensurePartitions throws TELEMETRY_DAY_COMPACTED when asked for such a day (by
+ * the writer, which then fails the batch), or skips it (for the maintenance, whose range reaches
+ * back into compacted days after the lateness window was raised). Retention drops the raw and packed partitions of a day
+ * together, after which the day may be created again (its readings would be refused as too late).
+ */
+async function compactedDays(tx: Queryable, classId: number, days: { name: string; start: Date }[]) {
+  if (days.length === 0) return new Set<string>();
+  const packed = await existingTables(
+    tx,
+    days.map((d) => timePartition('readings_packed', classId, d.start)),
+  );
+  return new Set(
+    days.filter((d) => packed.has(timePartition('readings_packed', classId, d.start))).map((d) => d.name),
+  );
+}
+
+const missing = <T extends { name: string }>(wanted: T[], present: Set<string>) =>
+  wanted.filter((w) => !present.has(w.name));
+
+/**
+ * Raw readings arrive in time order per series, so a full leaf page of the primary key is mostly
+ * split where the new key goes and its left half never receives another key: filling that half
+ * completely (fillfactor 100, not 90) keeps the key smaller — 2 bytes a reading less in the storage
+ * bench (bench/storage). A late reading landing in a full page costs one extra split.
+ */
+async function packPrimaryKey(tx: Queryable, partition: string): Promise<void> {
+  const { rows } = await tx.query<{ index: string }>(
+    `SELECT i.indexrelid::regclass::text AS index FROM pg_index i
+      WHERE i.indrelid = $1::regclass AND i.indisprimary`,
+    [partition],
+  );
+  for (const { index } of rows) await tx.query(`ALTER INDEX ${index} SET (fillfactor = 100)`);
+}
+
+export interface EnsurePartitionsOptions {
+  /** A raw day already compacted: `refuse` it (throw TELEMETRY_DAY_COMPACTED, the default) or `skip` it. */
+  compactedDays?: 'refuse' | 'skip';
+}
+
+/**
  * Makes sure every partition that a row of `table`, class `classId`, at a time in `[fromMs, toMs]`
  * needs exists: the class partition and each time partition. Idempotent and safe to run from
- * several instances at once.
+ * several instances at once. For `readings`, a day already compacted into `readings_packed` is
+ * never re-created: it is refused (`TELEMETRY_DAY_COMPACTED`, an IllegalStateError) or skipped.
  *
  * @example
  * await ensurePartitions(pool, 'readings', 1, Date.now() - 3_600_000, Date.now() + 2 * 86_400_000);
@@ -123,6 +214,7 @@ export async function ensurePartitions(
   classId: number,
   fromMs: number,
   toMs: number,
+  opts: EnsurePartitionsOptions = {},
 ): Promise<string[]> {
   const { key, period } = TIME_SERIES_TABLES[table];
   const parent = classPartition(table, classId);
@@ -133,8 +225,18 @@ export async function ensurePartitions(
   const present = await existingTables(pool, [parent, ...wanted.map((w) => w.name)]);
   if (present.has(parent) && wanted.every((w) => present.has(w.name))) return [];
   return withTransaction(pool, async (tx) => {
-    await tx.query(PARTITION_LOCK, ['assetops.telemetry.partitions']);
+    await lockPartitions(tx);
     const now = await existingTables(tx, [parent, ...wanted.map((w) => w.name)]);
+    const compacted =
+      table === 'readings' ? await compactedDays(tx, classId, missing(wanted, now)) : new Set<string>();
+    if (compacted.size > 0 && opts.compactedDays !== 'skip') {
+      const days = [...compacted].map((name) => name.slice(-8)).sort();
+      throw new IllegalStateError(
+        'TELEMETRY_DAY_COMPACTED',
+        `raw readings of class ${classId} for ${days.join(', ')} were compacted already: readings for those days are no longer accepted`,
+        { classId, days },
+      );
+    }
     const created: string[] = [];
     if (!now.has(parent)) {
       await tx.query(
@@ -143,11 +245,12 @@ export async function ensurePartitions(
       created.push(parent);
     }
     for (const w of wanted) {
-      if (now.has(w.name)) continue;
+      if (now.has(w.name) || compacted.has(w.name)) continue;
       await tx.query(
         `CREATE TABLE ${w.name} PARTITION OF ${parent}
            FOR VALUES FROM ('${w.start.toISOString()}') TO ('${w.end.toISOString()}')`,
       );
+      if (table === 'readings') await packPrimaryKey(tx, w.name);
       created.push(w.name);
     }
     return created;
@@ -158,10 +261,16 @@ export async function ensurePartitions(
  * The partitions ingestion needs for readings between `fromMs` and `toMs` of one class: raw, and
  * each roll-up tier.
  */
-export async function ensureIngestPartitions(pool: Pool, classId: number, fromMs: number, toMs: number) {
+export async function ensureIngestPartitions(
+  pool: Pool,
+  classId: number,
+  fromMs: number,
+  toMs: number,
+  opts: EnsurePartitionsOptions = {},
+) {
   const created: string[] = [];
   for (const table of ['readings', 'rollup_1m', 'rollup_1h', 'rollup_1d'] as const) {
-    created.push(...(await ensurePartitions(pool, table, classId, fromMs, toMs)));
+    created.push(...(await ensurePartitions(pool, table, classId, fromMs, toMs, opts)));
   }
   return created;
 }

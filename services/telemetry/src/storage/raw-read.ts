@@ -7,9 +7,45 @@ export interface RawReading {
   value: number;
 }
 
+const HOUR_MS = 3_600_000;
+
+// Both sides are written so that the planner can use the partitioning and the primary keys:
+// - time bounds are parameters of type timestamptz (not expressions of them), so day partitions
+//   outside the range are pruned when the statement is planned;
+// - the series' classes come first (an init plan over `series`), which prunes the other class
+//   partitions at execution and gives the (series_id, class_id, ts|hour) keys an equality on their
+//   first two columns, so each series is one index range scan per partition;
+// - packed rows are selected by hour (from the hour containing `from`), then unnested and filtered
+//   to the exact [from, to) by milliseconds.
+// A day is either raw or packed, never both (compaction moves it in one transaction), so the union
+// holds each reading once. Epoch milliseconds are exact both ways (extract returns numeric).
+const READ_RAW = `
+SELECT series_id, ts_ms, value FROM (
+  SELECT r.series_id, (extract(epoch FROM r.ts) * 1000)::int8 AS ts_ms, r.value
+    FROM readings r
+   WHERE r.series_id = ANY($1::int4[])
+     AND r.class_id = ANY(ARRAY(SELECT DISTINCT class_id FROM series WHERE series_id = ANY($1::int4[])))
+     AND r.ts >= $2::timestamptz AND r.ts < $3::timestamptz
+  UNION ALL
+  SELECT p.series_id, p.hour_ms + u.offset_ms AS ts_ms, u.value
+    FROM (SELECT series_id, (extract(epoch FROM hour) * 1000)::int8 AS hour_ms, offsets_ms, vals
+            FROM readings_packed
+           WHERE series_id = ANY($1::int4[])
+             AND class_id = ANY(ARRAY(SELECT DISTINCT class_id FROM series WHERE series_id = ANY($1::int4[])))
+             AND hour >= $4::timestamptz AND hour < $3::timestamptz) p
+   CROSS JOIN LATERAL unnest(p.offsets_ms, p.vals) AS u(offset_ms, value)
+   WHERE p.hour_ms + u.offset_ms >= $5::int8 AND p.hour_ms + u.offset_ms < $6::int8
+) readings
+ORDER BY series_id, ts_ms
+LIMIT $7`;
+
 /**
  * The readings of `seriesIds` in `[fromMs, toMs)`, in (series, time) order, from the raw partitions
- * and the compacted (packed) rows alike — so queries never notice compaction.
+ * and the compacted (packed) rows alike — so queries never notice compaction. At most `limit` rows
+ * when given (callers detect "more than n" by asking for n + 1).
+ *
+ * @example
+ * const rows = await readRaw(pool, [12, 13], Date.parse('2026-11-28T00:00Z'), Date.parse('2026-11-28T01:00Z'));
  */
 export async function readRaw(
   db: Queryable,
@@ -18,25 +54,19 @@ export async function readRaw(
   toMs: number,
   limit?: number,
 ): Promise<RawReading[]> {
-  const { rows } = await db.query<{ series_id: number; ts_ms: string; value: number }>(
-    `WITH s AS (SELECT series_id, class_id FROM series WHERE series_id = ANY($1::int4[]))
-     SELECT series_id, ts_ms, value FROM (
-       SELECT r.series_id, (extract(epoch FROM r.ts) * 1000)::int8 AS ts_ms, r.value
-         FROM readings r JOIN s USING (series_id, class_id)
-        WHERE r.ts >= $2 AND r.ts < $3
-       UNION ALL
-       SELECT p.series_id, (extract(epoch FROM p.hour) * 1000)::int8 + u.off AS ts_ms, u.v
-         FROM readings_packed p JOIN s USING (series_id, class_id),
-              unnest(p.offsets_ms, p.vals) AS u(off, v)
-        WHERE p.hour >= $2::timestamptz - interval '1 hour' AND p.hour < $3
-          AND p.hour + u.off * interval '1 millisecond' >= $2
-          AND p.hour + u.off * interval '1 millisecond' < $3
-     ) x
-     ORDER BY series_id, ts_ms
-     ${limit === undefined ? '' : 'LIMIT $4'}`,
-    limit === undefined
-      ? [seriesIds, new Date(fromMs), new Date(toMs)]
-      : [seriesIds, new Date(fromMs), new Date(toMs), limit],
-  );
+  // Readings have whole milliseconds: [1.5, 2.5) holds the same readings as [2, 3).
+  const from = Math.ceil(fromMs);
+  const to = Math.ceil(toMs);
+  if (seriesIds.length === 0 || to <= from) return [];
+  const fromHour = Math.floor(from / HOUR_MS) * HOUR_MS;
+  const { rows } = await db.query<{ series_id: number; ts_ms: number | string; value: number }>(READ_RAW, [
+    seriesIds,
+    new Date(from).toISOString(),
+    new Date(to).toISOString(),
+    new Date(fromHour).toISOString(),
+    from,
+    to,
+    limit ?? null,
+  ]);
   return rows.map((r) => ({ seriesId: r.series_id, tsMs: Number(r.ts_ms), value: r.value }));
 }

@@ -12,6 +12,7 @@ import {
   createInProcessBus,
   createLogger,
   createMetricsRegistry,
+  loadConfig,
   messagingMigrations,
   runMigrations,
   type ServiceInstance,
@@ -20,6 +21,9 @@ import {
 } from '@assetops/platform';
 import { createTestDatabase, ManualClock, type TestDatabase } from '@assetops/platform/testkit';
 import { createTelemetryService, telemetryService } from '../../src/index.js';
+import { createStorageMaintenance, type StorageMaintenanceRun } from '../../src/storage/maintenance.js';
+import { ensureRetentionClasses, type RetentionClasses } from '../../src/storage/partitions.js';
+import { retentionPolicy, telemetryConfigSpec } from '../../src/telemetry.config.js';
 
 export interface TelemetryHarness {
   db: TestDatabase;
@@ -31,6 +35,11 @@ export interface TelemetryHarness {
   /** Delivers an event to the service's consumer handlers in one transaction. */
   deliver(event: EventEnvelope): Promise<void>;
   ingest(readings: unknown[]): Promise<IngestResult>;
+  /**
+   * The storage chores (partitions ahead, retention, compaction) on the manual clock, configured
+   * from the same env as the service; `classes` are the retention classes of that configuration.
+   */
+  storage: { run(): Promise<StorageMaintenanceRun>; classes: RetentionClasses };
   close(): Promise<void>;
 }
 
@@ -55,6 +64,7 @@ export async function startTelemetry(
     env: opts.env ?? {},
   });
   await service.app.ready();
+  const storage = await createHarnessStorage(db, clock, opts.env ?? {});
   const versions = new Map<string, number>();
   const types = new Map<string, string>();
 
@@ -69,6 +79,7 @@ export async function startTelemetry(
     service,
     clock,
     deliver,
+    storage,
     async registerAsset(type = 'pump') {
       const assetId = randomUUID();
       versions.set(assetId, 1);
@@ -124,4 +135,20 @@ export async function startTelemetry(
       await db.drop();
     },
   };
+}
+
+async function createHarnessStorage(db: TestDatabase, clock: ManualClock, env: Record<string, string>) {
+  const config = loadConfig(telemetryConfigSpec, env);
+  const classes = await ensureRetentionClasses(db.pool, retentionPolicy(config));
+  const maintenance = createStorageMaintenance({
+    pool: db.pool,
+    logger: createLogger({ service: 'telemetry', level: 'silent' }),
+    classes,
+    latenessMs: config.TELEMETRY_LATENESS_WINDOW,
+    partitionsAheadDays: config.TELEMETRY_PARTITIONS_AHEAD,
+    intervalMs: config.TELEMETRY_MAINTENANCE_INTERVAL,
+    compactAfterMs: config.TELEMETRY_COMPACT_AFTER,
+    now: () => clock.now().getTime(),
+  });
+  return { run: () => maintenance.run(), classes };
 }
