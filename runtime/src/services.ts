@@ -1,5 +1,6 @@
 import { alertService } from '@assetops/alert';
 import { assetService } from '@assetops/asset';
+import { maintenanceService } from '@assetops/maintenance';
 import type { ServiceDefinition } from '@assetops/platform';
 import { telemetryService } from '@assetops/telemetry';
 
@@ -15,6 +16,7 @@ export const serviceDefinitions: Partial<Record<DatabaseServiceName, ServiceDefi
   asset: assetService,
   telemetry: telemetryService,
   alert: alertService,
+  maintenance: maintenanceService,
 };
 
 /** Default HTTP port of each service when it runs in its own process. */

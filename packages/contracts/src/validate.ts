@@ -4,6 +4,7 @@ import './formats.js';
 import { type EventDefinition, type EventEnvelope, EventEnvelopeSchema } from './envelope.js';
 import { alertEvents } from './events/alert.events.js';
 import { assetEvents } from './events/asset.events.js';
+import { maintenanceEvents } from './events/maintenance.events.js';
 import { telemetryEvents } from './events/telemetry.events.js';
 
 /** One reason a value did not match its schema: the JSON pointer of the field and the message. */
@@ -61,6 +62,7 @@ export function registerEvents(defs: readonly EventDefinition[]): void {
 registerEvents(assetEvents);
 registerEvents(telemetryEvents);
 registerEvents(alertEvents);
+registerEvents(maintenanceEvents);
 
 /** The definition registered for a CloudEvents `type`, if any. */
 export function eventDefinition(type: string): EventDefinition | undefined {

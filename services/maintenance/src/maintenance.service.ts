@@ -1,0 +1,52 @@
+import { fileURLToPath } from 'node:url';
+import {
+  createHttpApp,
+  loadConfig,
+  type ServiceContext,
+  type ServiceDefinition,
+  type ServiceInstance,
+} from '@assetops/platform';
+import { alertHandlers } from './alerts/alert-handlers.js';
+import { knownAssetHandlers } from './assets/known-assets.js';
+import { maintenanceConfigSpec, slaPolicy } from './maintenance.config.js';
+import { registerTechnicianRoutes } from './technicians/technician.routes.js';
+import { registerWorkOrderRoutes } from './work-orders/work-order.routes.js';
+
+/**
+ * The Maintenance service's composition root: technicians and work orders on its own database, its
+ * own list of assets from the asset events, and work orders opened, re-prioritised and annotated
+ * from the alert events (choreography). It produces WorkOrderCreated, WorkOrderAssigned,
+ * WorkOrderStatusChanged and WorkOrderPriorityChanged through its outbox.
+ *
+ * @example
+ * const { app, consumer } = await createMaintenanceService(ctx); await app.listen({ port: 0 });
+ */
+export async function createMaintenanceService(ctx: ServiceContext): Promise<ServiceInstance> {
+  const config = loadConfig(maintenanceConfigSpec, ctx.env);
+  const workOrders = { clock: ctx.clock, ids: ctx.ids, sla: slaPolicy(config) };
+  const app = await createHttpApp({
+    service: 'maintenance',
+    logger: ctx.logger,
+    metrics: ctx.metrics,
+    description: 'Work orders, technicians and their assignment; work orders from alerts.',
+    readiness: { database: async () => void (await ctx.pool.query('SELECT 1')) },
+  });
+  registerTechnicianRoutes(app, { pool: ctx.pool, clock: ctx.clock, ids: ctx.ids });
+  registerWorkOrderRoutes(app, { ...workOrders, pool: ctx.pool });
+  return {
+    app,
+    consumer: {
+      sources: ['asset', 'alert'],
+      handlers: {
+        ...knownAssetHandlers(),
+        ...alertHandlers({ ...workOrders, skills: config.MAINTENANCE_SKILL_MAP }),
+      },
+    },
+  };
+}
+
+export const maintenanceService: ServiceDefinition = {
+  name: 'maintenance',
+  migrations: { module: 'maintenance', dir: fileURLToPath(new URL('../migrations', import.meta.url)) },
+  create: createMaintenanceService,
+};
