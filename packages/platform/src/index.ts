@@ -12,6 +12,7 @@ export * from './errors.js';
 export * from './http/app.js';
 export * from './http/metrics.js';
 export * from './http/problem.js';
+export * from './http/request-meta.js';
 export * from './logger.js';
 export * from './messaging/dead-letters.js';
 export * from './messaging/event-consumer.js';

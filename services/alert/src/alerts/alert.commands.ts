@@ -9,6 +9,7 @@ import {
 import {
   appendToOutbox,
   type Clock,
+  type CommandMeta,
   ConflictError,
   createEvent,
   type IdGenerator,
@@ -20,7 +21,6 @@ import {
 } from '@assetops/platform';
 import { initialState } from '../evaluation/engine.js';
 import { appendHistory } from '../evaluation/evaluator.js';
-import type { CommandMeta } from '../http/request-meta.js';
 import { ALERT_COLUMNS, type AlertRow, findAlert } from './alert.store.js';
 
 export interface AlertCommandDeps {

@@ -5,9 +5,8 @@ import {
   ListAlertsQuery,
   ProblemSchema,
 } from '@assetops/contracts';
-import { type HttpApp, NotFoundError } from '@assetops/platform';
+import { commandMeta, type HttpApp, NotFoundError } from '@assetops/platform';
 import { Type } from '@sinclair/typebox';
-import { commandMeta } from '../http/request-meta.js';
 import { type AlertCommandDeps, acknowledgeAlert } from './alert.commands.js';
 import { findAlert, listAlerts } from './alert.store.js';
 

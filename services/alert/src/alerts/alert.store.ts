@@ -1,6 +1,6 @@
 import type { Alert, AlertStatus, Severity } from '@assetops/contracts';
 import type { Queryable } from '@assetops/platform';
-import { decodeCursor, encodeCursor } from '../http/request-meta.js';
+import { decodeCursor, encodeCursor } from '@assetops/platform';
 
 /** An `alerts` row as PostgreSQL returns it. */
 export interface AlertRow {

@@ -1,6 +1,7 @@
 import type { AlertRule, Condition, CreateRuleBody, UpdateRuleBody } from '@assetops/contracts';
 import {
   type Clock,
+  type CommandMeta,
   type IdGenerator,
   NotFoundError,
   type Pool,
@@ -9,7 +10,6 @@ import {
   withTransaction,
 } from '@assetops/platform';
 import { clearAlertsOfRule } from '../alerts/alert.commands.js';
-import type { CommandMeta } from '../http/request-meta.js';
 import { RULE_COLUMNS, type RuleRow, toRule } from './rule.model.js';
 import { loadRuleForUpdate } from './rule.queries.js';
 import { insertRule, validateRule } from './rule.store.js';

@@ -1,6 +1,6 @@
 import type { AlertRule } from '@assetops/contracts';
 import type { Queryable } from '@assetops/platform';
-import { decodeCursor, encodeCursor } from '../http/request-meta.js';
+import { decodeCursor, encodeCursor } from '@assetops/platform';
 import { RULE_COLUMNS, type RuleRow, toRule } from './rule.model.js';
 
 export async function findRule(db: Queryable, id: string): Promise<AlertRule | null> {

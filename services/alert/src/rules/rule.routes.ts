@@ -6,10 +6,9 @@ import {
   ProblemSchema,
   UpdateRuleBody,
 } from '@assetops/contracts';
-import { type HttpApp, NotFoundError } from '@assetops/platform';
+import { commandMeta, type HttpApp, NotFoundError } from '@assetops/platform';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
-import { commandMeta } from '../http/request-meta.js';
 import { createRule, deleteRule, type RuleCommandDeps, updateRule } from './rule.commands.js';
 import { findRule, listRules } from './rule.queries.js';
 

@@ -2,6 +2,7 @@ import { AssetRegistered, AssetStatusChanged, AssetUpdated, type EventDefinition
 import {
   appendToOutbox,
   type Clock,
+  type CommandMeta,
   createEvent,
   type IdGenerator,
   NotFoundError,
@@ -16,15 +17,6 @@ export interface AssetCommandDeps {
   pool: Pool;
   clock: Clock;
   ids: IdGenerator;
-}
-
-/** Where a command came from, carried into its events (CloudEvents extensions). */
-export interface CommandMeta {
-  correlationId?: string | undefined;
-  causationId?: string | undefined;
-  traceparent?: string | undefined;
-  /** The version the caller last saw (`If-Match`); a mismatch is a 412. */
-  expectedVersion?: number | undefined;
 }
 
 const definitions: Record<AssetEvent['type'], EventDefinition> = {

@@ -7,10 +7,10 @@ import {
   RegisterAssetBody,
   UpdateAssetBody,
 } from '@assetops/contracts';
-import { type HttpApp, NotFoundError, ValidationError } from '@assetops/platform';
+import { commandMeta, type HttpApp, NotFoundError } from '@assetops/platform';
 import { Type } from '@sinclair/typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { type AssetCommandDeps, type CommandMeta, executeAssetCommand } from './asset.commands.js';
+import type { FastifyReply } from 'fastify';
+import { type AssetCommandDeps, executeAssetCommand } from './asset.commands.js';
 import type { AssetState } from './asset.decide.js';
 import { findAsset, listAssets } from './asset.store.js';
 
@@ -121,34 +121,4 @@ export function registerAssetRoutes(app: HttpApp, deps: AssetCommandDeps): void 
 
 function withEtag(reply: FastifyReply, asset: AssetState): FastifyReply {
   return reply.header('etag', `"${asset.version}"`);
-}
-
-function commandMeta(request: FastifyRequest): CommandMeta {
-  const header = (name: string) => {
-    const value = request.headers[name];
-    return typeof value === 'string' && value.length > 0 ? value : undefined;
-  };
-  return {
-    correlationId: header('x-correlation-id') ?? request.id,
-    traceparent: validTraceparent(header('traceparent')),
-    expectedVersion: parseIfMatch(header('if-match')),
-  };
-}
-
-const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
-
-function validTraceparent(value: string | undefined): string | undefined {
-  // A malformed traceparent is ignored, as the W3C spec asks, rather than refused.
-  return value && TRACEPARENT.test(value) ? value : undefined;
-}
-
-function parseIfMatch(value: string | undefined): number | undefined {
-  if (value === undefined || value.trim() === '*') return undefined;
-  const match = /^(?:W\/)?"(\d+)"$/.exec(value.trim());
-  if (!match) {
-    throw new ValidationError('INVALID_IF_MATCH', 'If-Match must be an ETag this API returned, such as "3"', [
-      { path: '/headers/if-match', message: 'expected "<version>"' },
-    ]);
-  }
-  return Number(match[1]);
 }

@@ -1,5 +1,5 @@
 import type { AssetStatus } from '@assetops/contracts';
-import { type Queryable, ValidationError } from '@assetops/platform';
+import { decodeCursor, encodeCursor, type Queryable } from '@assetops/platform';
 import type { AssetState } from './asset.decide.js';
 
 interface AssetRow {
@@ -110,22 +110,4 @@ export async function listAssets(
   const items = rows.slice(0, filter.limit).map(fromRow);
   const nextCursor = rows.length > filter.limit ? encodeCursor(items[items.length - 1]!.id) : null;
   return { items, nextCursor };
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-function encodeCursor(id: string): string {
-  return Buffer.from(JSON.stringify({ after: id })).toString('base64url');
-}
-
-function decodeCursor(cursor: string): string {
-  try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { after?: unknown };
-    if (typeof parsed.after === 'string' && UUID.test(parsed.after)) return parsed.after;
-  } catch {
-    // fall through to the error below
-  }
-  throw new ValidationError('INVALID_CURSOR', 'cursor is not one this API returned', [
-    { path: '/querystring/cursor', message: 'invalid cursor' },
-  ]);
 }

@@ -7,10 +7,9 @@ import {
   TechnicianSchema,
   UpdateTechnicianBody,
 } from '@assetops/contracts';
-import { type HttpApp, NotFoundError } from '@assetops/platform';
+import { commandMeta, type HttpApp, NotFoundError } from '@assetops/platform';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
-import { commandMeta } from '../http/request-meta.js';
 import { addTechnician, changeTechnician, type TechnicianDeps } from './technician.commands.js';
 import { findTechnician, listTechnicians } from './technician.store.js';
 

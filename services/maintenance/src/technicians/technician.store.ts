@@ -1,7 +1,7 @@
 import type { ShiftWindow, Technician } from '@assetops/contracts';
 import type { Queryable } from '@assetops/platform';
+import { decodeCursor, encodeCursor } from '@assetops/platform';
 import type { AssignmentCandidate } from '../assignment/assignment.js';
-import { decodeCursor, encodeCursor } from '../http/request-meta.js';
 import { normalizeShifts } from './technician.shift.js';
 
 /** A technician's own fields (what a change writes back). */

@@ -12,7 +12,9 @@ import {
   WorkOrderSchema,
 } from '@assetops/contracts';
 import {
+  type CommandMeta,
   ConflictError,
+  commandMeta,
   type HttpApp,
   NotFoundError,
   type Pool,
@@ -23,7 +25,6 @@ import {
 import { type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { requireMaintainableAsset } from '../assets/known-assets.js';
-import { type CommandMeta, commandMeta } from '../http/request-meta.js';
 import {
   applyCommand,
   assignOrExplain,

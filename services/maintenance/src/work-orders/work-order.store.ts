@@ -1,6 +1,6 @@
 import type { WorkOrder, WorkOrderPriority, WorkOrderSource, WorkOrderStatus } from '@assetops/contracts';
 import type { Queryable } from '@assetops/platform';
-import { decodeCursor, encodeCursor } from '../http/request-meta.js';
+import { decodeCursor, encodeCursor } from '@assetops/platform';
 import type { WorkOrderState } from './work-order.decide.js';
 
 interface WorkOrderRow {

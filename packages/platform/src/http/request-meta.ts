@@ -1,15 +1,21 @@
-import { ValidationError } from '@assetops/platform';
 import type { FastifyRequest } from 'fastify';
+import { ValidationError } from '../errors.js';
 
 /** Where a command came from, carried into its events (CloudEvents extensions). */
 export interface CommandMeta {
   correlationId?: string | undefined;
+  causationId?: string | undefined;
   traceparent?: string | undefined;
   /** The version the caller last saw (`If-Match`); a mismatch is a 412. */
   expectedVersion?: number | undefined;
 }
 
-/** The correlation, trace context and `If-Match` version of a request. */
+/**
+ * The correlation, trace context and `If-Match` version of a request.
+ *
+ * @example
+ * const asset = await executeAssetCommand(deps, id, command, commandMeta(request));
+ */
 export function commandMeta(request: FastifyRequest): CommandMeta {
   const header = (name: string) => {
     const value = request.headers[name];
@@ -41,8 +47,12 @@ function parseIfMatch(value: string | undefined): number | undefined {
 }
 
 /**
- * Opaque keyset cursors: the last id of a page. Anything else a client sends back is a 400, never a
- * query error.
+ * Opaque keyset cursors: the last id (a UUID) of a page. Anything else a client sends back is a
+ * 400, never a query error.
+ *
+ * @example
+ * const after = query.cursor === undefined ? null : decodeCursor(query.cursor);
+ * const nextCursor = rows.length > limit ? encodeCursor(items.at(-1)!.id) : null;
  */
 export function encodeCursor(id: string): string {
   return Buffer.from(JSON.stringify({ after: id })).toString('base64url');
