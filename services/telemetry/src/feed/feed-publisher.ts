@@ -24,23 +24,26 @@ interface PendingRow {
   last: number;
 }
 
-// Claims a batch of pending windows (skipping rows an ingest is updating right now) and deletes
-// them; the events go to the outbox in the same transaction, so each window is announced once.
+// Claims a batch of appended window aggregates (skipping rows another publisher holds), deletes
+// them and merges them per series and window; the events go to the outbox in the same transaction,
+// so each aggregate is announced once. Ingest only appends, so it never waits for this transaction.
 const DRAIN = `
 WITH claimed AS (
-  SELECT series_id, window_start FROM feed_pending
-   ORDER BY window_start
-   LIMIT $1
-   FOR UPDATE SKIP LOCKED
+  SELECT id FROM feed_pending ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
 ), drained AS (
-  DELETE FROM feed_pending f USING claimed c
-   WHERE f.series_id = c.series_id AND f.window_start = c.window_start
+  DELETE FROM feed_pending f USING claimed c WHERE f.id = c.id
   RETURNING f.*
+), merged AS (
+  SELECT series_id, window_start, sum(count)::int AS count, sum(sum) AS sum, min(min) AS min, max(max) AS max,
+         min(first_ts) AS first_ts, (array_agg(first ORDER BY first_ts))[1] AS first,
+         max(last_ts) AS last_ts, (array_agg(last ORDER BY last_ts DESC))[1] AS last,
+         count(*)::int AS parts
+    FROM drained GROUP BY series_id, window_start
 )
-SELECT s.asset_id, s.metric, d.window_start, d.count, d.sum::text AS sum, d.min, d.max,
-       d.first_ts, d.first, d.last_ts, d.last
-  FROM drained d JOIN series s USING (series_id)
- ORDER BY d.window_start, s.asset_id, s.metric`;
+SELECT s.asset_id, s.metric, m.window_start, m.count, m.sum::text AS sum, m.min, m.max,
+       m.first_ts, m.first, m.last_ts, m.last, m.parts
+  FROM merged m JOIN series s USING (series_id)
+ ORDER BY m.window_start, s.asset_id, s.metric`;
 
 export interface FeedPublisherOptions {
   pool: Pool;
@@ -61,7 +64,7 @@ export function createFeedPublisher(opts: FeedPublisherOptions) {
   const batchSize = opts.batchSize ?? 2000;
   const drainOnce = () =>
     withTransaction(opts.pool, async (tx) => {
-      const { rows } = await tx.query<PendingRow>(DRAIN, [batchSize]);
+      const { rows } = await tx.query<PendingRow & { parts: number }>(DRAIN, [batchSize]);
       const events = rows.map((r) =>
         createEvent(
           TelemetryAggregated,
@@ -83,7 +86,7 @@ export function createFeedPublisher(opts: FeedPublisherOptions) {
         ),
       );
       await appendToOutbox(tx, events);
-      return rows.length;
+      return { parts: rows.reduce((n, r) => n + r.parts, 0), events: events.length };
     });
   const loop = new LeaderLoop({
     name: 'telemetry-feed',
@@ -94,7 +97,7 @@ export function createFeedPublisher(opts: FeedPublisherOptions) {
     standbyRetryMs: 5000,
     errorBackoff: { baseMs: 200, maxMs: 10_000 },
     logger: opts.logger,
-    work: async () => ({ more: (await drainOnce()) === batchSize }),
+    work: async () => ({ more: (await drainOnce()).parts === batchSize }),
   });
   return {
     start: () => loop.start(),
@@ -103,9 +106,9 @@ export function createFeedPublisher(opts: FeedPublisherOptions) {
     async drain(): Promise<number> {
       let total = 0;
       for (;;) {
-        const n = await loop.runExclusive(drainOnce);
-        total += n;
-        if (n < batchSize) return total;
+        const { parts, events } = await loop.runExclusive(drainOnce);
+        total += events;
+        if (parts < batchSize) return total;
       }
     },
   };

@@ -57,12 +57,11 @@ latest_upd AS (
    WHERE excluded.ts > l.ts
   RETURNING 1
 ), feed AS (
-  INSERT INTO feed_pending AS f (series_id, window_start, count, sum, min, max, first_ts, first, last_ts, last)
+  INSERT INTO feed_pending (series_id, window_start, count, sum, min, max, first_ts, first, last_ts, last)
   SELECT series_id,
          date_bin($5::int8 * interval '1 millisecond', ts, timestamptz 'epoch'),
          ${aggregates}
-    FROM ins GROUP BY 1, 2 ORDER BY 1, 2
-  ON CONFLICT (series_id, window_start) DO UPDATE SET ${mergeSet('f')}
+    FROM ins GROUP BY 1, 2
   RETURNING 1
 )
 SELECT count(*)::int AS inserted FROM ins`;
