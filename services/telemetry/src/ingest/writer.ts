@@ -23,16 +23,33 @@ const mergeSet = (t: string) => `
   last = CASE WHEN excluded.last_ts > ${t}.last_ts THEN excluded.last ELSE ${t}.last END,
   last_ts = greatest(${t}.last_ts, excluded.last_ts)`;
 
-const aggregates = `count(*)::int, sum(value::numeric), min(value), max(value),
-  min(ts), (array_agg(value ORDER BY ts))[1], max(ts), (array_agg(value ORDER BY ts DESC))[1]`;
+const aggregates = `count(*)::int AS count, sum(value::numeric) AS sum, min(value) AS min, max(value) AS max,
+  min(ts) AS first_ts, (array_agg(value ORDER BY ts))[1] AS first, max(ts) AS last_ts,
+  (array_agg(value ORDER BY ts DESC))[1] AS last`;
 
-const rollup = (table: string, unit: string) => `
+/** The same aggregates merged from finer roll-up rows (`m`, the batch's minute aggregates). */
+const merged = `sum(count)::int, sum(sum), min(min), max(max),
+  min(first_ts), (array_agg(first ORDER BY first_ts))[1], max(last_ts), (array_agg(last ORDER BY last_ts DESC))[1]`;
+
+const upsert = (table: string, select: string) => `
   ${table} AS (
     INSERT INTO ${table} AS r (series_id, class_id, bucket, count, sum, min, max, first_ts, first, last_ts, last)
-    SELECT series_id, class_id, date_trunc('${unit}', ts, 'UTC'), ${aggregates}
-      FROM ins GROUP BY 1, 2, 3 ORDER BY 1, 3
+    ${select}
     ON CONFLICT (series_id, class_id, bucket) DO UPDATE SET ${mergeSet('r')}
     RETURNING 1)`;
+
+/** The batch's minute aggregates (computed once from the inserted rows), then each tier's upsert. */
+const ROLLUPS = `
+m AS (
+  SELECT series_id, class_id, date_trunc('minute', ts, 'UTC') AS bucket, ${aggregates}
+    FROM ins GROUP BY 1, 2, 3
+),${upsert('rollup_1m', 'SELECT * FROM m ORDER BY 1, 3')},${upsert(
+  'rollup_1h',
+  `SELECT series_id, class_id, date_trunc('hour', bucket, 'UTC'), ${merged} FROM m GROUP BY 1, 2, 3 ORDER BY 1, 3`,
+)},${upsert(
+  'rollup_1d',
+  `SELECT series_id, class_id, date_trunc('day', bucket, 'UTC'), ${merged} FROM m GROUP BY 1, 2, 3 ORDER BY 1, 3`,
+)}`;
 
 /**
  * The whole write of a batch, in one statement (one round trip, one transaction): the readings
@@ -49,7 +66,7 @@ WITH input AS (
   SELECT series_id, class_id, ts, value FROM input ORDER BY series_id, ts
   ON CONFLICT DO NOTHING
   RETURNING series_id, class_id, ts, value
-),${rollup('rollup_1m', 'minute')},${rollup('rollup_1h', 'hour')},${rollup('rollup_1d', 'day')},
+),${ROLLUPS},
 latest_upd AS (
   INSERT INTO latest AS l (series_id, ts, value)
   SELECT DISTINCT ON (series_id) series_id, ts, value FROM ins ORDER BY series_id, ts DESC
