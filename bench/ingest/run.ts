@@ -1,0 +1,592 @@
+/**
+ * Telemetry ingest benchmark, end to end on the all-in-one runtime. Not part of `npm test`; run it
+ * with
+ *
+ *   npx tsx bench/ingest/run.ts [--duration=15 --concurrency=4,8,16 …]   (or: npm run bench:ingest)
+ *
+ * against the machine's PostgreSQL (a superuser URL: ASSETOPS_BENCH_DATABASE_URL, default
+ * postgres://postgres@127.0.0.1:5432/postgres). The runtime runs in a child process (its own event
+ * loop: gateway + every service, as `npm start` runs them) with databases `bench_ingest_<random>_*`,
+ * dropped at the end. Assets are registered through the gateway; the load starts once telemetry
+ * accepts a reading for each of them (its AssetRegistered event arrived). Client threads send the
+ * load, so that their CPU is not the server's event loop — but it is the same 2 vCPUs: every
+ * figure comes with the CPU each party used (server process, the PostgreSQL backends of the
+ * bench's databases by database, the bench's clients, everything else on the machine), and CPU ms
+ * per 1,000 readings, which depends far less on what else runs than a rate does. With the
+ * defaults it takes about 3 minutes.
+ *
+ * (a) HTTP maximum: batches of BENCH_BATCH (1,000) readings, `POST /api/v1/telemetry` JSON through
+ *     the gateway, from BENCH_CONCURRENCY (4,8,16) concurrent keep-alive clients, each for
+ *     BENCH_DURATION (15) s. Each client owns BENCH_ASSETS_PER_CLIENT (10) assets × BENCH_METRICS
+ *     (10) metrics and sends every one of its series at batch/series consecutive times
+ *     BENCH_TS_STEP (10) ms apart — an edge gateway flushing its devices. The best is reported.
+ * (b) The raw COPY ceiling in the same run: as many readings as the best HTTP run stored, for the
+ *     same series, COPY'd straight into the service's `readings` table (same partitions, times
+ *     offset so that no key collides) with BENCH_COPY_STREAMS (1,2) parallel streams; the best is
+ *     the ceiling. Goal: HTTP ≥ 50% of it, and > 100k readings/s.
+ * (c) Ack latency at BENCH_LATENCY_LOAD (0.7; a list such as 0.3,0.5,0.7 runs each) × the HTTP
+ *     maximum for BENCH_LATENCY_DURATION (20) s: open loop, batches leave on a fixed schedule;
+ *     latency from each batch's scheduled time to its answer. Goal: p99 ≤ 50 ms at 70%. It first
+ *     waits (at most 4 × BENCH_QUIET_WAIT) for the event backlog of the maximum runs to clear.
+ * (d) MQTT, when the runtime offers a broker (`mqttUrl` in what startAllInOne returns; MQTT_PORT=0):
+ *     BENCH_MQTT_PUBLISHERS (8) connections publish QoS 1 to `assetops/<assetId>/telemetry` for
+ *     BENCH_MQTT_ASSETS (80) assets (`{"ts","values":{…}}` with every metric, or
+ *     BENCH_MQTT_FORMAT=single: `{"metric","value","ts"}`) for BENCH_MQTT_DURATION (10) s, at most
+ *     BENCH_MQTT_INFLIGHT (50) unacknowledged each; measured is readings stored per second until every
+ *     reading the broker acknowledged is stored. Goal ≥ 30k/s.
+ *     Stored readings are followed with the service's own counter (telemetry_readings_total,
+ *     transport mqtt, outcome stored, on its /metrics) and checked against the rows counted in the
+ *     database at the end. BENCH_MQTT_USERNAME / BENCH_MQTT_PASSWORD: broker credentials (given
+ *     to the runtime as MQTT_USERNAME / MQTT_PASSWORD too).
+ *
+ * Between phases it waits (at most BENCH_QUIET_WAIT, 15 s) until the event pipeline the load
+ * set off is idle — TelemetryAggregated feed windows → telemetry outbox → alert inbox — and
+ * reports how long that took and what was waiting: the part of ingest that the HTTP ack does not
+ * show.
+ *
+ * Every option is also a flag: `--duration=30` is BENCH_DURATION=30. BENCH_THREADS (2) client
+ * threads; BENCH_PROFILE=1 writes a CPU profile of the server process to bench/results/profiles/
+ * (summarise it with `npx tsx bench/common/cpuprofile-summary.ts <file>`). Results are printed and
+ * written to bench/results/ingest-<time>.json (git-ignored).
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Pool } from '@assetops/platform';
+import {
+  IngestClients,
+  type IngestRunResult,
+  metricNames,
+  type PacedRunResult,
+} from '../common/ingest-clients.js';
+import type { IngestSlot } from '../common/ingest-load.worker.js';
+import { PgActivitySampler, TableWrites } from '../common/pg-activity.js';
+import { type Platform, registerAssets, startPlatform, waitUntilTelemetryKnows } from '../common/platform.js';
+import { benchPostgresProcesses, type CpuCores, CpuSplit } from '../common/proc.js';
+import {
+  applyCliOptions,
+  environment,
+  envNumber,
+  envNumbers,
+  round,
+  sleep,
+  verdict,
+  writeResults,
+} from '../common/stats.js';
+import { BenchThread } from '../common/threads.js';
+import { type CopyResult, copyCeiling, type SeriesRow } from './copy-ceiling.js';
+import type { MqttPublishSettings, PublishOutcome } from './mqtt-publish.worker.js';
+
+applyCliOptions(process.argv.slice(2));
+const options = {
+  seconds: envNumber('BENCH_DURATION', 15),
+  concurrency: envNumbers('BENCH_CONCURRENCY', [4, 8, 16]),
+  batch: envNumber('BENCH_BATCH', 1000),
+  assetsPerClient: envNumber('BENCH_ASSETS_PER_CLIENT', 10),
+  metrics: envNumber('BENCH_METRICS', 10),
+  tsStepMs: envNumber('BENCH_TS_STEP', 10),
+  threads: envNumber('BENCH_THREADS', 2),
+  copyStreams: envNumbers('BENCH_COPY_STREAMS', [1, 2]),
+  latencyLoad: envNumbers('BENCH_LATENCY_LOAD', [0.7]),
+  latencySeconds: envNumber('BENCH_LATENCY_DURATION', 20),
+  mqttSeconds: envNumber('BENCH_MQTT_DURATION', 10),
+  quietSeconds: envNumber('BENCH_QUIET_WAIT', 15),
+  mqttPublishers: envNumber('BENCH_MQTT_PUBLISHERS', 8),
+  mqttAssets: envNumber('BENCH_MQTT_ASSETS', 80),
+  mqttInflight: envNumber('BENCH_MQTT_INFLIGHT', 50),
+  mqttFormat: (process.env.BENCH_MQTT_FORMAT ?? 'values') as 'values' | 'single',
+  profile: process.env.BENCH_PROFILE === '1',
+};
+const GOALS = { httpPerSecond: 100_000, shareOfCopy: 0.5, p99Ms: 50, mqttPerSecond: 30_000 };
+
+const seriesPerClient = options.assetsPerClient * options.metrics;
+const tsPerSeries = options.batch / seriesPerClient;
+if (!Number.isInteger(tsPerSeries) || tsPerSeries < 1) {
+  throw new Error(
+    `BENCH_BATCH (${options.batch}) must be a multiple of BENCH_ASSETS_PER_CLIENT × BENCH_METRICS (${seriesPerClient})`,
+  );
+}
+if (options.tsStepMs <= options.copyStreams.length) {
+  throw new Error(
+    'BENCH_TS_STEP must exceed the number of COPY variants (their keys sit between the HTTP ones)',
+  );
+}
+if (options.mqttFormat !== 'values' && options.mqttFormat !== 'single') {
+  throw new Error('BENCH_MQTT_FORMAT is values or single');
+}
+
+const DAY = 86_400_000;
+
+type LatencyRun = PacedRunResult &
+  CpuCores & { load: number; eventBacklogAtStart: number; eventLoopDelayMs: { p99Ms: number } };
+
+/** CPU ms spent per 1,000 readings at `perSecond` readings/s using `cores`. */
+const perThousand = (cores: number, perSecond: number) =>
+  round((cores * 1_000_000) / Math.max(1, perSecond), 1);
+
+/** PostgreSQL's cores for the telemetry database / the alert database / the rest. */
+const pgSplit = (c: CpuCores) => {
+  const telemetry = c.postgresByGroup.telemetry ?? 0;
+  const alert = c.postgresByGroup.alert ?? 0;
+  return `${telemetry} / ${alert} / ${round(c.postgresCores - telemetry - alert, 2)}`;
+};
+const metrics = metricNames(options.metrics);
+
+async function main(): Promise<void> {
+  const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'results');
+  const profileDir = options.profile ? path.join(resultsDir, 'profiles') : undefined;
+  console.log('starting the all-in-one runtime (child process) …');
+  const platform = await startPlatform({
+    label: 'ingest',
+    env: {
+      MQTT_PORT: '0',
+      // Credentials, when given, are required by the broker of every client (telemetry included).
+      ...(process.env.BENCH_MQTT_USERNAME && process.env.BENCH_MQTT_PASSWORD
+        ? { MQTT_USERNAME: process.env.BENCH_MQTT_USERNAME, MQTT_PASSWORD: process.env.BENCH_MQTT_PASSWORD }
+        : {}),
+    },
+    ...(profileDir ? { profileDir } : {}),
+  });
+  let clients: IngestClients | undefined;
+  const results: Record<string, unknown> = { options };
+  try {
+    const telemetryDb = platform.adminPool('telemetry', 4);
+    const cpu = new CpuSplit(
+      () => [platform.pid],
+      benchPostgresProcesses(telemetryDb, { '': platform.databasePrefix }),
+    );
+    const activity = new PgActivitySampler(telemetryDb, platform.databasePrefix);
+    const writes = new TableWrites(telemetryDb);
+    const maxClients = Math.max(...options.concurrency);
+
+    console.log(
+      `registering ${maxClients * options.assetsPerClient} + ${options.mqttAssets} assets through the gateway …`,
+    );
+    const httpAssets = await registerAssets(platform, maxClients * options.assetsPerClient, {
+      namePrefix: 'Ingest bench pump',
+    });
+    const mqttAssets =
+      platform.mqttUrl && options.mqttSeconds > 0
+        ? await registerAssets(platform, options.mqttAssets, { namePrefix: 'MQTT bench pump' })
+        : [];
+
+    // Reading times: from 50 minutes ago (inside the 1 h lateness window), in today's partition.
+    const t0 = Date.now();
+    const dayStart = Math.floor(t0 / DAY) * DAY;
+    const startTsMs = Math.max(Math.floor((t0 - 50 * 60_000) / 1000) * 1000, dayStart);
+    await waitUntilTelemetryKnows(platform, [...httpAssets, ...mqttAssets], metrics, startTsMs - 1000);
+    console.log('telemetry knows every asset; series created');
+
+    const slots: IngestSlot[] = Array.from({ length: maxClients }, (_, i) => ({
+      assetIds: httpAssets.slice(i * options.assetsPerClient, (i + 1) * options.assetsPerClient),
+    }));
+    clients = new IngestClients(
+      {
+        gatewayUrl: platform.gatewayUrl,
+        adminToken: platform.adminToken,
+        metrics,
+        tsPerSeries,
+        tsStepMs: options.tsStepMs,
+        startTsMs,
+        connections: 64,
+      },
+      slots,
+      options.threads,
+      options.batch,
+    );
+
+    // (a) HTTP maximum.
+    console.log(`\n(a) HTTP ingest, batches of ${options.batch}: warm-up 3 s …`);
+    await clients.closed(Math.min(...options.concurrency), 3);
+    await platform.waitUntilQuiet(options.quietSeconds * 1000);
+    const runs: (IngestRunResult &
+      CpuCores & { eventLoopDelayMs: { p99Ms: number } } & Record<string, unknown>)[] = [];
+    for (const c of options.concurrency) {
+      console.log(`    ${c} concurrent clients for ${options.seconds} s …`);
+      await writes.snapshot();
+      await cpu.restart();
+      await platform.eventLoopDelay();
+      activity.start();
+      const run = await clients.closed(c, options.seconds);
+      const cores = await cpu.cores();
+      const eventLoopDelayMs = await platform.eventLoopDelay();
+      const databaseActivity = activity.stop();
+      await sleep(1000); // table statistics reach pg_stat_user_tables within a second
+      const quiet = await platform.waitUntilQuiet(options.quietSeconds * 1000);
+      runs.push({
+        ...run,
+        eventBacklogSecondsAfter: quiet.seconds,
+        eventBacklogAtEnd: quiet.backlogAtEnd,
+        eventBacklogLeft: quiet.left,
+        ...cores,
+        eventLoopDelayMs,
+        databaseActivity,
+        tableWrites: await writes.since(run.readingsStored),
+      });
+    }
+    console.table(
+      runs.map((r) => ({
+        clients: r.clients,
+        'readings/s': r.readingsPerSecond,
+        'min 1s': r.perSecondMin,
+        'max 1s': r.perSecondMax,
+        'batch p50 ms': r.batchLatencyMs.p50Ms,
+        'batch p99 ms': r.batchLatencyMs.p99Ms,
+        failed: r.failedBatches,
+        rejected: r.rejected,
+        dup: r.duplicates,
+        'server cores': r.serverCores,
+        'server loop p99 ms': r.eventLoopDelayMs.p99Ms,
+        'server CPU wait': r.serverCpuWait,
+        'pg cores': r.postgresCores,
+        'pg: telemetry/alert/other': pgSplit(r),
+        'client cores': r.benchClientCores,
+        'other cores': r.otherCores,
+        'pg CPU ms/1k': perThousand(r.postgresCores, r.readingsPerSecond),
+        'server CPU ms/1k': perThousand(r.serverCores, r.readingsPerSecond),
+        'event backlog s after': r.eventBacklogSecondsAfter,
+      })),
+    );
+    for (const r of runs) if (r.errors.length > 0) console.log(`  errors (${r.clients} clients):`, r.errors);
+    const best = runs.reduce((a, b) => (b.readingsPerSecond > a.readingsPerSecond ? b : a));
+    console.log(
+      `\n  where the database's time went with ${best.clients} clients (pg_stat_activity sampled every 50 ms; ` +
+        'activeBackends = average backends running the statement):',
+    );
+    console.table(best.databaseActivity);
+    for (const r of runs) {
+      console.log(
+        `  event backlog when the ${r.clients}-client run ended: ${JSON.stringify(r.eventBacklogAtEnd)}; ` +
+          `processed in ${r.eventBacklogSecondsAfter} s${r.eventBacklogLeft ? ` (${r.eventBacklogLeft} still waiting)` : ''}`,
+      );
+    }
+    console.log(`  rows written in the telemetry database with ${best.clients} clients:`);
+    console.table(best.tableWrites);
+    results.http = { runs, best: { clients: best.clients, readingsPerSecond: best.readingsPerSecond } };
+
+    // (b) COPY ceiling, same readings, same table.
+    const groups = await seriesGroups(telemetryDb, slots);
+    const copies: (CopyResult & Record<string, unknown>)[] = [];
+    for (const [i, streams] of options.copyStreams.entries()) {
+      console.log(`\n(b) COPY ceiling: ${best.readingsStored} readings, ${streams} stream(s) …`);
+      await cpu.restart();
+      const copy = await copyCeiling(telemetryDb, {
+        groups,
+        readings: best.readingsStored,
+        tsPerSeries,
+        tsStepMs: options.tsStepMs,
+        startTsMs,
+        offsetMs: i + 1,
+        streams,
+      });
+      const { postgresCores, benchClientCores, otherCores } = await cpu.cores();
+      copies.push({
+        ...copy,
+        postgresCores,
+        benchClientCores,
+        otherCores,
+        pgCpuMsPer1k: perThousand(postgresCores, copy.readingsPerSecond),
+      });
+    }
+    console.table(copies);
+    const ceiling = copies.reduce((a, b) => (b.readingsPerSecond > a.readingsPerSecond ? b : a));
+    const share = best.readingsPerSecond / ceiling.readingsPerSecond;
+    results.copy = { runs: copies, ceiling: ceiling.readingsPerSecond, httpShareOfCeiling: round(share, 3) };
+    await telemetryDb.query('ANALYZE readings');
+
+    // (c) Ack latency at 70% of the HTTP maximum (and any other load levels asked for), open loop.
+    const latencies: LatencyRun[] = [];
+    for (const load of options.latencyLoad) {
+      // The maximum runs leave an event backlog (feed → alert) that would weigh on this phase.
+      const quiet = await platform.waitUntilQuiet(options.quietSeconds * 4000);
+      const target = load * best.readingsPerSecond;
+      console.log(
+        `\n(c) ack latency at ${Math.round(load * 100)}% of the maximum: ${Math.round(target)} readings/s ` +
+          `(${round(target / options.batch, 1)} batches/s, fixed schedule) for ${options.latencySeconds} s` +
+          (quiet.left > 0
+            ? ` — ${quiet.left} events of the earlier runs still waiting in the pipeline`
+            : '') +
+          ' …',
+      );
+      await cpu.restart();
+      await platform.eventLoopDelay();
+      const paced: LatencyRun = {
+        load,
+        eventBacklogAtStart: quiet.left,
+        ...(await clients.paced(target, options.latencySeconds)),
+        ...(await cpu.cores()),
+        eventLoopDelayMs: await platform.eventLoopDelay(),
+      };
+      console.table({
+        'from scheduled send (ms)': paced.ackLatencyMs,
+        'from actual send (ms)': paced.serviceLatencyMs,
+      });
+      console.log(
+        `  achieved ${paced.achievedReadingsPerSecond} readings/s, ${paced.failedBatches} failed, ` +
+          `${paced.lateSends} sends > 5 ms late; server event-loop delay p99 ${paced.eventLoopDelayMs.p99Ms} ms; cores: server ${paced.serverCores}, postgres ${paced.postgresCores}, clients ${paced.benchClientCores}, other ${paced.otherCores}`,
+      );
+      if (paced.errors.length > 0) console.log('  errors:', paced.errors);
+      latencies.push(paced);
+    }
+    results.latency = latencies;
+
+    // (d) MQTT.
+    let mqtt: Record<string, unknown> | undefined;
+    if (options.mqttSeconds <= 0) {
+      console.log('\nMQTT: skipped (BENCH_MQTT_DURATION=0)');
+      results.mqtt = { available: Boolean(platform.mqttUrl), skipped: true };
+    } else if (!platform.mqttUrl) {
+      console.log(`\nMQTT: not available (startAllInOne returned: ${platform.runtimeKeys.join(', ')})`);
+      results.mqtt = { available: false };
+    } else {
+      await platform.waitUntilQuiet(options.quietSeconds * 1000);
+      mqtt = await mqttRun(platform, telemetryDb, mqttAssets, startTsMs, cpu, activity, writes);
+      results.mqtt = { available: true, ...mqtt };
+    }
+
+    // Summary.
+    const summary = [
+      {
+        measure: `HTTP ingest max (best of ${options.concurrency.join('/')} clients: ${best.clients})`,
+        value: `${best.readingsPerSecond} readings/s`,
+        goal: `> ${GOALS.httpPerSecond / 1000}k/s`,
+        result: verdict(best.readingsPerSecond > GOALS.httpPerSecond),
+      },
+      {
+        measure: `COPY ceiling (best of ${options.copyStreams.join('/')} streams: ${ceiling.streams})`,
+        value: `${ceiling.readingsPerSecond} readings/s`,
+        goal: '',
+        result: '',
+      },
+      {
+        measure: 'PostgreSQL CPU per 1,000 readings: HTTP (best run) vs COPY (ceiling run)',
+        value: `${perThousand(best.postgresCores, best.readingsPerSecond)} vs ${ceiling.pgCpuMsPer1k} ms (×${round(
+          perThousand(best.postgresCores, best.readingsPerSecond) / (ceiling.pgCpuMsPer1k as number),
+          1,
+        )})`,
+        goal: '',
+        result: '',
+      },
+      {
+        measure: 'HTTP as share of the COPY ceiling',
+        value: `${round(share * 100, 1)} %`,
+        goal: `≥ ${GOALS.shareOfCopy * 100} %`,
+        result: verdict(share >= GOALS.shareOfCopy),
+      },
+      ...latencies.map((paced) => ({
+        measure: `ack latency p50/p90/p99/max at ${Math.round(paced.load * 100)}% (${paced.achievedReadingsPerSecond}/s)`,
+        value: `${paced.ackLatencyMs.p50Ms}/${paced.ackLatencyMs.p90Ms}/${paced.ackLatencyMs.p99Ms}/${paced.ackLatencyMs.maxMs} ms`,
+        goal: paced.load === 0.7 ? `p99 ≤ ${GOALS.p99Ms} ms` : '',
+        result: paced.load === 0.7 ? verdict(paced.ackLatencyMs.p99Ms <= GOALS.p99Ms) : '',
+      })),
+      mqtt
+        ? {
+            measure: `MQTT ingest (${options.mqttPublishers} publishers, QoS 1, ${options.mqttFormat})`,
+            value: `${mqtt.storedPerSecond} readings/s`,
+            goal: `≥ ${GOALS.mqttPerSecond / 1000}k/s`,
+            result: verdict((mqtt.storedPerSecond as number) >= GOALS.mqttPerSecond),
+          }
+        : {
+            measure: 'MQTT ingest',
+            value: 'not available',
+            goal: `≥ ${GOALS.mqttPerSecond / 1000}k/s`,
+            result: 'skipped',
+          },
+    ];
+    console.log(
+      '\nsummary (one machine: 2 vCPUs shared by server, PostgreSQL, the clients and anything else running):',
+    );
+    console.table(summary);
+    results.summary = summary;
+    results.environment = {
+      ...(await environment(telemetryDb)),
+      loadAverageAtEnd: os.loadavg().map((v) => round(v, 2)),
+      note: 'server (gateway + all services, one Node process), PostgreSQL and the load clients share the same 2 vCPUs; other work on the machine (tests) may run at the same time — see the cores columns (otherCores: everything but the server, PostgreSQL and the clients)',
+      runtimeKeys: platform.runtimeKeys,
+    };
+    const file = await writeResults('ingest', results);
+    console.log(`\nresults written to ${file}`);
+  } finally {
+    await clients?.close();
+    await platform.stop();
+    if (profileDir) console.log(`server CPU profile written to ${path.relative(process.cwd(), profileDir)}/`);
+  }
+}
+
+/** Each client slot's series (series id and retention class), in the order the slot sends them. */
+async function seriesGroups(db: Pool, slots: IngestSlot[]): Promise<SeriesRow[][]> {
+  const { rows } = await db.query<{ series_id: number; class_id: number; asset_id: string; metric: string }>(
+    'SELECT series_id, class_id, asset_id, metric FROM series WHERE asset_id = ANY($1::uuid[])',
+    [slots.flatMap((s) => s.assetIds)],
+  );
+  const byKey = new Map(
+    rows.map((r) => [`${r.asset_id}|${r.metric}`, { seriesId: r.series_id, classId: r.class_id }]),
+  );
+  return slots.map((slot) =>
+    slot.assetIds.flatMap((assetId) =>
+      metrics.map((metric) => {
+        const series = byKey.get(`${assetId}|${metric}`);
+        if (!series) throw new Error(`series ${assetId} ${metric} was not created`);
+        return series;
+      }),
+    ),
+  );
+}
+
+async function mqttRun(
+  platform: Platform,
+  db: Pool,
+  assetIds: string[],
+  startTsMs: number,
+  cpu: CpuSplit,
+  activity: PgActivitySampler,
+  writes: TableWrites,
+): Promise<Record<string, unknown>> {
+  const publisherCount = Math.min(options.mqttPublishers, assetIds.length);
+  const threadCount = Math.min(2, publisherCount);
+  const publishers = Array.from({ length: publisherCount }, (_, i) => ({
+    assetIds: assetIds.filter((_, a) => a % publisherCount === i),
+  }));
+  const { rows } = await db.query<{ series_id: number }>(
+    'SELECT series_id FROM series WHERE asset_id = ANY($1::uuid[])',
+    [assetIds],
+  );
+  const seriesIds = rows.map((r) => r.series_id);
+  // The rows in the database (counted once at the start and once at the end: counting is itself a
+  // scan of the readings, too heavy to repeat while measuring) …
+  const rowsInDatabase = async () =>
+    (
+      await db.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM readings WHERE series_id = ANY($1::int[]) AND ts >= $2',
+        [seriesIds, new Date(startTsMs)],
+      )
+    ).rows[0]!.n;
+  // … and, while measuring, the service's own count of the MQTT readings it stored (committed).
+  const metricsUrl = `${platform.services.telemetry}/metrics`;
+  const storedByService = async () => {
+    const text = await (await fetch(metricsUrl)).text();
+    let total = 0;
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('telemetry_readings_total{')) continue;
+      if (line.includes('transport="mqtt"') && line.includes('outcome="stored"')) {
+        total += Number(line.slice(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return total;
+  };
+  console.log(
+    `\n(d) MQTT: ${publisherCount} publishers (QoS 1, ${options.mqttFormat}) for ${assetIds.length} assets, ` +
+      `${options.mqttSeconds} s, ≤ ${options.mqttInflight} in flight each, broker ${platform.mqttUrl} …`,
+  );
+  const threads = Array.from(
+    { length: threadCount },
+    (_, t) =>
+      new BenchThread(new URL('./mqtt-publish.worker.ts', import.meta.url), {
+        mqttUrl: platform.mqttUrl!,
+        ...(process.env.BENCH_MQTT_USERNAME ? { username: process.env.BENCH_MQTT_USERNAME } : {}),
+        ...(process.env.BENCH_MQTT_PASSWORD ? { password: process.env.BENCH_MQTT_PASSWORD } : {}),
+        publishers: publishers.filter((_, i) => i % threadCount === t),
+        metrics,
+        format: options.mqttFormat,
+        startTsMs,
+        tsStepMs: options.tsStepMs,
+      } satisfies MqttPublishSettings),
+  );
+  try {
+    const rowsBefore = await rowsInDatabase();
+    const before = await storedByService();
+    const stored = async () => (await storedByService()) - before;
+    await writes.snapshot();
+    await cpu.restart();
+    activity.start();
+    const start = performance.now();
+    // Rows stored while publishing, sampled once a second.
+    const samples: { seconds: number; stored: number }[] = [];
+    let publishing = true;
+    const sampler = (async () => {
+      while (publishing) {
+        await sleep(1000);
+        samples.push({
+          seconds: round((performance.now() - start) / 1000, 2),
+          stored: await stored(),
+        });
+      }
+    })();
+    const outcomes = await Promise.all(
+      threads.map((thread) =>
+        thread.call<PublishOutcome>('publish', {
+          seconds: options.mqttSeconds,
+          inflight: options.mqttInflight,
+        }),
+      ),
+    );
+    publishing = false;
+    await sampler;
+    const publishSeconds = (performance.now() - start) / 1000;
+    const acked = outcomes.reduce((n, o) => n + o.readingsAcked, 0);
+    const messages = outcomes.reduce((n, o) => n + o.acked, 0);
+    const storedAtPublishEnd = await stored();
+    let count = storedAtPublishEnd;
+    const drainDeadline = performance.now() + 120_000;
+    while (count < acked && performance.now() < drainDeadline) {
+      await sleep(100);
+      count = await stored();
+    }
+    const allSeconds = (performance.now() - start) / 1000;
+    const cores = await cpu.cores();
+    const databaseActivity = activity.stop();
+    await sleep(1000);
+    const tableWrites = await writes.since(count);
+    const rowsStored = (await rowsInDatabase()) - rowsBefore;
+    const result = {
+      publishers: publisherCount,
+      format: options.mqttFormat,
+      messagesAcked: messages,
+      readingsAcked: acked,
+      failed: outcomes.reduce((n, o) => n + o.failed, 0),
+      errors: outcomes.flatMap((o) => o.errors).slice(0, 5),
+      publishSeconds: round(publishSeconds, 2),
+      ackedPerSecond: Math.round(acked / publishSeconds),
+      storedWhilePublishing: storedAtPublishEnd,
+      storedWhilePublishingPerSecond: Math.round(storedAtPublishEnd / publishSeconds),
+      stored: count,
+      secondsUntilAllStored: round(allSeconds, 2),
+      storedPerSecond: Math.round(count / allSeconds),
+      missing: acked - count,
+      rowsCountedInDatabase: rowsStored,
+      storedOverTime: samples,
+      ...cores,
+      databaseActivity,
+      tableWrites,
+    };
+    console.table({
+      'readings acked by broker /s': result.ackedPerSecond,
+      'readings stored /s (until all stored)': result.storedPerSecond,
+      'stored while publishing /s': result.storedWhilePublishingPerSecond,
+      'acked readings': acked,
+      'stored readings (service count)': count,
+      'rows counted in the database': rowsStored,
+      'seconds until all stored': result.secondsUntilAllStored,
+      'server cores': result.serverCores,
+      'postgres cores': result.postgresCores,
+      'client cores': result.benchClientCores,
+      'other cores': result.otherCores,
+    });
+    console.log("  where the database's time went (until all stored):");
+    console.table(databaseActivity);
+    console.log('  rows written in the telemetry database:');
+    console.table(tableWrites);
+    if (result.errors.length > 0) console.log('  errors:', result.errors);
+    if (result.missing > 0)
+      console.log(`  ${result.missing} acknowledged readings were not stored within 120 s`);
+    return result;
+  } finally {
+    await Promise.all(threads.map((thread) => thread.call('close').catch(() => {})));
+    await Promise.all(threads.map((thread) => thread.terminate()));
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
