@@ -53,9 +53,10 @@ async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, tim
   }
 }
 
-// The distributed runtime: the asset service and the gateway each in their own process, the asset
-// service on its own database and NATS JetStream; a consumer in this process (standing in for
-// another service) receives the asset events exactly once, also across a SIGKILL of the producer.
+// The distributed runtime: the asset, telemetry and alert services and the gateway each in their own
+// process, each service on its own database, all on NATS JetStream (the onboarding saga runs across
+// them); a consumer in this process (standing in for another service) receives the asset events
+// exactly once, also across a SIGKILL of the producer.
 describe.runIf(await natsAvailable())('distributed runtime (one process per service, NATS JetStream)', () => {
   const prefix = `dist_${randomBytes(3).toString('hex')}`;
   const streamPrefix = `T${prefix.toUpperCase()}`;
@@ -69,10 +70,16 @@ describe.runIf(await natsAvailable())('distributed runtime (one process per serv
     role: `${prefix}_telemetry`,
     password: randomBytes(9).toString('hex'),
   };
+  const alertDb = {
+    database: `${prefix}_alert`,
+    role: `${prefix}_alert`,
+    password: randomBytes(9).toString('hex'),
+  };
   const token = randomBytes(16).toString('hex');
   const children: ChildProcess[] = [];
   let assetPort: number;
   let telemetryPort: number;
+  let alertPort: number;
   let gatewayPort: number;
   let assetEnv: Record<string, string>;
   let consumerDb: TestDatabase;
@@ -82,7 +89,13 @@ describe.runIf(await natsAvailable())('distributed runtime (one process per serv
   beforeAll(async () => {
     await provisionServiceDatabase(testEnv.databaseUrl, assetDb);
     await provisionServiceDatabase(testEnv.databaseUrl, telemetryDb);
-    [assetPort, telemetryPort, gatewayPort] = [await freePort(), await freePort(), await freePort()];
+    await provisionServiceDatabase(testEnv.databaseUrl, alertDb);
+    [assetPort, telemetryPort, alertPort, gatewayPort] = [
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
     assetEnv = {
       DATABASE_URL: withDatabase(testEnv.databaseUrl, assetDb.database, {
         user: assetDb.role,
@@ -102,6 +115,16 @@ describe.runIf(await natsAvailable())('distributed runtime (one process per serv
           password: telemetryDb.password,
         }),
         PORT: String(telemetryPort),
+      }),
+    );
+    children.push(
+      startProcess(['alert'], {
+        ...assetEnv,
+        DATABASE_URL: withDatabase(testEnv.databaseUrl, alertDb.database, {
+          user: alertDb.role,
+          password: alertDb.password,
+        }),
+        PORT: String(alertPort),
       }),
     );
     children.push(
@@ -159,6 +182,7 @@ describe.runIf(await natsAvailable())('distributed runtime (one process per serv
     await consumerDb?.drop();
     await dropServiceDatabase(testEnv.databaseUrl, assetDb);
     await dropServiceDatabase(testEnv.databaseUrl, telemetryDb);
+    await dropServiceDatabase(testEnv.databaseUrl, alertDb);
   });
 
   async function register(name: string): Promise<string> {
@@ -201,6 +225,22 @@ describe.runIf(await natsAvailable())('distributed runtime (one process per serv
     expect(((await latest.json()) as { values: { value: number }[] }).values.map((v) => v.value)).toEqual([
       12.5,
     ]);
+  });
+
+  it('runs the onboarding saga across the asset, telemetry and alert processes', async () => {
+    await waitFor(
+      async () => ((await fetch(`http://127.0.0.1:${alertPort}/ready`)).status === 200 ? true : undefined),
+      'the alert service to be ready',
+    );
+    const id = await register('Onboarded over JetStream');
+    const asset = await waitFor(async () => {
+      const res = await fetch(`http://127.0.0.1:${gatewayPort}/api/v1/assets/${id}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const body = (await res.json()) as { status: string; statusReason: string | null };
+      return body.status === 'active' ? body : undefined;
+    }, 'the asset to become active');
+    expect(asset.statusReason).toBe('onboarding completed');
   });
 
   it('keeps delivering exactly once after the asset process is killed and restarted', async () => {

@@ -12,6 +12,7 @@ import {
 import { alertConfigSpec } from './alert.config.js';
 import { registerAlertRoutes } from './alerts/alert.routes.js';
 import { assetHandlers } from './assets/asset-handlers.js';
+import { onboardingHandlers } from './assets/onboarding-handlers.js';
 import { registerBacktestRoutes } from './backtest/backtest.routes.js';
 import { TelemetryHistory } from './backtest/telemetry-client.js';
 import { Evaluator } from './evaluation/evaluator.js';
@@ -64,6 +65,7 @@ export async function createAlertService(ctx: ServiceContext): Promise<ServiceIn
       sources: ['asset', 'telemetry'],
       handlers: {
         ...assetHandlers({ clock: ctx.clock, ids: ctx.ids, profiles }),
+        ...onboardingHandlers({ clock: ctx.clock, ids: ctx.ids, profiles }),
         ...eventHandler(TelemetryAggregated, (tx, event) => evaluator.onTelemetry(tx, event)),
       },
     },

@@ -77,7 +77,7 @@ export async function createTelemetryService(ctx: ServiceContext): Promise<Servi
 
   return {
     app,
-    consumer: { sources: ['asset'], handlers: assets.handlers() },
+    consumer: { sources: ['asset'], handlers: assets.handlers({ clock: ctx.clock, ids: ctx.ids }) },
     async start() {
       storage.start();
       feed.start();

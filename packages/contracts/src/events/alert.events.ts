@@ -94,7 +94,11 @@ export const AlertCleared = defineEvent({
 });
 export type AlertClearedData = Static<typeof AlertCleared.data>;
 
-/** The default rules of an asset's type profile were created for a newly registered asset. */
+/**
+ * The default rules of an asset's type profile exist for the asset: created on AssetRegistered, or
+ * (again) on an OnboardingStepRequested of the onboarding saga, whose id is then `sagaId` (absent
+ * or null for the answer to AssetRegistered). `ruleIds` are the asset's profile rules.
+ */
 export const ThresholdsInitialized = defineEvent({
   name: 'ThresholdsInitialized',
   service: 'alert',
@@ -106,11 +110,28 @@ export const ThresholdsInitialized = defineEvent({
       assetType: AssetTypeSchema,
       profile: Type.Union([Type.String(), Type.Null()]),
       ruleIds: Type.Array(Id),
+      sagaId: Type.Optional(Type.Union([Id, Type.Null()])),
     },
     { additionalProperties: false },
   ),
 });
 export type ThresholdsInitializedData = Static<typeof ThresholdsInitialized.data>;
+
+/**
+ * The profile rules Alert had created for the asset were removed (their open alerts cleared): the
+ * answer to an OnboardingCompensationRequested (`sagaId` of the request). `ruleIds` may be empty.
+ */
+export const ThresholdsRemoved = defineEvent({
+  name: 'ThresholdsRemoved',
+  service: 'alert',
+  version: 1,
+  type: 'assetops.alert.thresholds-removed.v1',
+  data: Type.Object(
+    { assetId: Id, sagaId: Type.Union([Id, Type.Null()]), ruleIds: Type.Array(Id), at: Time },
+    { additionalProperties: false },
+  ),
+});
+export type ThresholdsRemovedData = Static<typeof ThresholdsRemoved.data>;
 
 export const alertEvents = [
   AlertRaised,
@@ -118,4 +139,5 @@ export const alertEvents = [
   AlertAcknowledged,
   AlertCleared,
   ThresholdsInitialized,
+  ThresholdsRemoved,
 ] as const;

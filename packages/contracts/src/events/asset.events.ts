@@ -107,4 +107,75 @@ export const AssetStatusChanged = defineEvent({
 });
 export type AssetStatusChangedData = Static<typeof AssetStatusChanged.data>;
 
-export const assetEvents = [AssetRegistered, AssetUpdated, AssetStatusChanged] as const;
+/**
+ * The steps of the onboarding saga the Asset service runs for a new asset, in action order:
+ * Telemetry opens the asset's stream, Alert creates its default thresholds. Compensations run in
+ * the reverse order.
+ */
+export const OnboardingSteps = ['telemetry', 'alert'] as const;
+export type OnboardingStep = (typeof OnboardingSteps)[number];
+export const OnboardingStepSchema = Type.Union(
+  OnboardingSteps.map((s) => Type.Literal(s)),
+  { description: 'telemetry or alert' },
+);
+
+/**
+ * The onboarding saga asks a participant (again) to set the asset up: its confirmation did not
+ * arrive in time (`attempt` > 1), or the asset is being commissioned anew. A participant that has
+ * already done it answers with its confirmation again; one that has not does it now.
+ *
+ * @example
+ * { sagaId, assetId, assetType: 'pump', step: 'alert', attempt: 2 }
+ */
+export const OnboardingStepRequested = defineEvent({
+  name: 'OnboardingStepRequested',
+  service: 'asset',
+  version: 1,
+  type: 'assetops.asset.onboarding-step-requested.v1',
+  data: Type.Object(
+    {
+      sagaId: Type.String({ format: 'uuid' }),
+      assetId: Type.String({ format: 'uuid' }),
+      assetType: AssetTypeSchema,
+      step: OnboardingStepSchema,
+      attempt: Type.Integer({ minimum: 1 }),
+    },
+    { additionalProperties: false },
+  ),
+});
+export type OnboardingStepRequestedData = Static<typeof OnboardingStepRequested.data>;
+
+/**
+ * The onboarding saga gave up and asks a participant to undo its step (Telemetry closes ingestion
+ * for the asset, Alert removes the profile rules it created). Idempotent on the participant's side:
+ * undoing twice, or what was never done, still answers with a confirmation.
+ *
+ * @example
+ * { sagaId, assetId, assetType: 'pump', step: 'telemetry', attempt: 1, reason: 'alert did not confirm after 3 attempts' }
+ */
+export const OnboardingCompensationRequested = defineEvent({
+  name: 'OnboardingCompensationRequested',
+  service: 'asset',
+  version: 1,
+  type: 'assetops.asset.onboarding-compensation-requested.v1',
+  data: Type.Object(
+    {
+      sagaId: Type.String({ format: 'uuid' }),
+      assetId: Type.String({ format: 'uuid' }),
+      assetType: AssetTypeSchema,
+      step: OnboardingStepSchema,
+      attempt: Type.Integer({ minimum: 1 }),
+      reason: Type.String({ maxLength: 1000 }),
+    },
+    { additionalProperties: false },
+  ),
+});
+export type OnboardingCompensationRequestedData = Static<typeof OnboardingCompensationRequested.data>;
+
+export const assetEvents = [
+  AssetRegistered,
+  AssetUpdated,
+  AssetStatusChanged,
+  OnboardingStepRequested,
+  OnboardingCompensationRequested,
+] as const;

@@ -43,4 +43,48 @@ export const TelemetryAggregated = defineEvent({
 });
 export type TelemetryAggregatedData = Static<typeof TelemetryAggregated.data>;
 
-export const telemetryEvents = [TelemetryAggregated] as const;
+/**
+ * Telemetry accepts readings of the asset: its answer to AssetRegistered (`sagaId` null) or to an
+ * OnboardingStepRequested of the onboarding saga (`sagaId` of the request).
+ */
+export const TelemetryStreamInitialized = defineEvent({
+  name: 'TelemetryStreamInitialized',
+  service: 'telemetry',
+  version: 1,
+  type: 'assetops.telemetry.stream-initialized.v1',
+  data: Type.Object(
+    {
+      assetId: Type.String({ format: 'uuid' }),
+      sagaId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
+      at: Type.String({ format: 'date-time' }),
+    },
+    { additionalProperties: false },
+  ),
+});
+export type TelemetryStreamInitializedData = Static<typeof TelemetryStreamInitialized.data>;
+
+/**
+ * Telemetry no longer accepts readings of the asset (they are rejected `INGESTION_CLOSED`); the
+ * answer to an OnboardingCompensationRequested (`sagaId` of the request).
+ */
+export const TelemetryStreamClosed = defineEvent({
+  name: 'TelemetryStreamClosed',
+  service: 'telemetry',
+  version: 1,
+  type: 'assetops.telemetry.stream-closed.v1',
+  data: Type.Object(
+    {
+      assetId: Type.String({ format: 'uuid' }),
+      sagaId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
+      at: Type.String({ format: 'date-time' }),
+    },
+    { additionalProperties: false },
+  ),
+});
+export type TelemetryStreamClosedData = Static<typeof TelemetryStreamClosed.data>;
+
+export const telemetryEvents = [
+  TelemetryAggregated,
+  TelemetryStreamInitialized,
+  TelemetryStreamClosed,
+] as const;

@@ -45,13 +45,16 @@ export function problem(
   detail?: string,
   extra: Partial<Problem> = {},
 ): Problem {
+  // Extension members never override the standard ones: a detail named `status` must not turn a
+  // 409 into whatever it holds.
+  const { type: _type, title: _title, status: _status, code: _code, detail: _detail, ...extensions } = extra;
   return {
+    ...extensions,
     type: `urn:assetops:problem:${code.toLowerCase().replaceAll('_', '-')}`,
     title: TITLES[status] ?? (status >= 500 ? 'Server Error' : 'Client Error'),
     status,
     code,
     ...(detail === undefined ? {} : { detail }),
-    ...extra,
   };
 }
 

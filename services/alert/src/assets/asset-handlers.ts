@@ -4,7 +4,6 @@ import {
   AssetStatusChanged,
   type EventEnvelope,
   type Severity,
-  ThresholdsInitialized,
 } from '@assetops/contracts';
 import {
   appendToOutbox,
@@ -17,7 +16,7 @@ import {
 } from '@assetops/platform';
 import { appendHistory } from '../evaluation/evaluator.js';
 import type { ProfileRule } from '../rules/profiles.js';
-import { insertRule } from '../rules/rule.store.js';
+import { initializeThresholds } from './onboarding-handlers.js';
 
 export interface AssetHandlerDeps {
   clock: Clock;
@@ -40,25 +39,7 @@ export function assetHandlers(deps: AssetHandlerDeps): EventHandlers {
         [d.assetId, d.type, d.status, d.registeredAt],
       );
       if (rowCount === 0) return;
-      const profile = deps.profiles[d.type];
-      const ruleIds: string[] = [];
-      for (const rule of profile ?? []) {
-        const created = await insertRule(
-          tx,
-          deps.ids.next(),
-          { ...rule, assetId: d.assetId },
-          `profile:${d.type}`,
-          deps.clock.now(),
-        );
-        ruleIds.push(created.id);
-      }
-      await appendToOutbox(tx, [
-        createEvent(
-          ThresholdsInitialized,
-          { assetId: d.assetId, assetType: d.type, profile: profile ? d.type : null, ruleIds },
-          { subject: d.assetId, clock: deps.clock, ids: deps.ids, causedBy: event },
-        ),
-      ]);
+      await initializeThresholds(tx, deps, { assetId: d.assetId, assetType: d.type }, event, null);
     }),
     ...eventHandler(AssetStatusChanged, async (tx, event) => {
       const d = event.data;

@@ -25,14 +25,15 @@ export function registerAssetRoutes(app: HttpApp, deps: AssetCommandDeps): void 
     {
       schema: {
         tags,
-        summary: 'Register an asset (it starts in commissioning)',
+        summary:
+          'Register an asset: it starts in commissioning, and its onboarding saga (Link header) makes it active',
         body: RegisterAssetBody,
         response: { 201: AssetSchema, 400: ProblemSchema },
       },
     },
     async (request, reply) => {
       const assetId = deps.ids.next();
-      const { asset } = await executeAssetCommand(
+      const { asset, sagaId } = await executeAssetCommand(
         deps,
         assetId,
         {
@@ -45,7 +46,10 @@ export function registerAssetRoutes(app: HttpApp, deps: AssetCommandDeps): void 
         },
         commandMeta(request),
       );
-      return withEtag(reply, asset).code(201).header('location', `/api/v1/assets/${asset.id}`).send(asset);
+      withEtag(reply, asset).code(201).header('location', `/api/v1/assets/${asset.id}`);
+      // The onboarding saga that will make the asset active (or say why it could not).
+      if (sagaId) reply.header('link', `</api/v1/sagas/${sagaId}>; rel="onboarding-saga"`);
+      return reply.send(asset);
     },
   );
 

@@ -24,6 +24,7 @@ export type RouteTable = Readonly<Record<string, string>>;
 export const defaultRoutes: RouteTable = {
   '/api/v1/assets': 'asset',
   '/api/v1/assets/:id/telemetry': 'telemetry',
+  '/api/v1/sagas': 'asset',
   '/api/v1/telemetry': 'telemetry',
   '/api/v1/alerts': 'alert',
   '/api/v1/alert-rules': 'alert',

@@ -3,8 +3,22 @@ import {
   type AssetRegisteredData,
   AssetStatusChanged,
   type AssetStatusChangedData,
+  type EventEnvelope,
+  OnboardingCompensationRequested,
+  OnboardingStepRequested,
+  TelemetryStreamClosed,
+  TelemetryStreamInitialized,
 } from '@assetops/contracts';
-import { type EventHandlers, eventHandler, type Pool, type PoolClient } from '@assetops/platform';
+import {
+  appendToOutbox,
+  type Clock,
+  createEvent,
+  type EventHandlers,
+  eventHandler,
+  type IdGenerator,
+  type Pool,
+  type PoolClient,
+} from '@assetops/platform';
 
 /** What the Telemetry service knows of an asset (from the Asset service's events). */
 export interface KnownAsset {
@@ -79,16 +93,69 @@ export class KnownAssets {
     this.cache.delete(assetId);
   }
 
-  /** Handlers of the asset events that maintain the list. */
-  handlers(): EventHandlers {
+  /**
+   * Handlers of the asset events that maintain the list, and Telemetry's part in the onboarding saga:
+   * a registered asset's stream is open at once (TelemetryStreamInitialized); a request of the saga
+   * (re)opens it and confirms again; a compensation closes ingestion (TelemetryStreamClosed). Every
+   * answer is sent whatever the state was, so a repeated request is answered, never ignored.
+   */
+  handlers(events: { clock: Clock; ids: IdGenerator }): EventHandlers {
+    const answer = async (
+      tx: PoolClient,
+      cause: EventEnvelope,
+      def: typeof TelemetryStreamInitialized | typeof TelemetryStreamClosed,
+      assetId: string,
+      sagaId: string | null,
+    ) => {
+      await appendToOutbox(tx, [
+        createEvent(
+          def,
+          { assetId, sagaId, at: events.clock.now().toISOString() },
+          { subject: assetId, clock: events.clock, ids: events.ids, causedBy: cause },
+        ),
+      ]);
+    };
     return {
       ...eventHandler(AssetRegistered, async (tx, event) => {
         await this.registered(tx, event.data, event.time);
+        await answer(tx, event, TelemetryStreamInitialized, event.data.assetId, null);
       }),
       ...eventHandler(AssetStatusChanged, async (tx, event) => {
         await this.statusChanged(tx, event.data);
       }),
+      ...eventHandler(OnboardingStepRequested, async (tx, event) => {
+        const d = event.data;
+        if (d.step !== 'telemetry') return;
+        await this.setAccepting(tx, d.assetId, d.assetType, true, event.time);
+        await answer(tx, event, TelemetryStreamInitialized, d.assetId, d.sagaId);
+      }),
+      ...eventHandler(OnboardingCompensationRequested, async (tx, event) => {
+        const d = event.data;
+        if (d.step !== 'telemetry') return;
+        await this.setAccepting(tx, d.assetId, d.assetType, false, event.time);
+        await answer(tx, event, TelemetryStreamClosed, d.assetId, d.sagaId);
+      }),
     };
+  }
+
+  /**
+   * Opens or closes ingestion for an asset. An asset not known yet (its registration was missed) is
+   * added in commissioning, the only status the saga asks in; a later status change overrides it.
+   */
+  private async setAccepting(
+    tx: PoolClient,
+    assetId: string,
+    assetType: string,
+    accepting: boolean,
+    time: string,
+  ): Promise<void> {
+    await tx.query(
+      `INSERT INTO known_assets (asset_id, asset_type, status, accepting, version, updated_at)
+       VALUES ($1, $2, 'commissioning', $3, 1, $4)
+       ON CONFLICT (asset_id) DO UPDATE SET accepting = excluded.accepting`,
+      [assetId, assetType, accepting, time],
+    );
+    this.forget(assetId);
   }
 
   private async registered(tx: PoolClient, data: AssetRegisteredData, time: string): Promise<void> {

@@ -1,0 +1,230 @@
+import {
+  type OnboardingStep,
+  OnboardingSteps,
+  type Saga,
+  type SagaDetail,
+  type SagaHistoryEntry,
+  type SagaStatus,
+  type SagaStepStatus,
+  type SagaType,
+} from '@assetops/contracts';
+import { decodeCursor, encodeCursor, type Queryable } from '@assetops/platform';
+import { type OnboardingSaga, type SagaHistoryItem, sagaActions } from './onboarding.saga.js';
+
+interface SagaRow {
+  id: string;
+  type: 'onboarding';
+  asset_id: string;
+  status: SagaStatus;
+  step: OnboardingStep | null;
+  steps: Record<OnboardingStep, SagaStepStatus>;
+  attempts: number;
+  deadline: Date | null;
+  reason: string | null;
+  attention: string | null;
+  correlation_id: string | null;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const COLUMNS =
+  'id, type, asset_id, status, step, steps, attempts, deadline, reason, attention, correlation_id, version, created_at, updated_at';
+
+function fromRow(row: SagaRow): OnboardingSaga {
+  return {
+    id: row.id,
+    type: row.type,
+    assetId: row.asset_id,
+    status: row.status,
+    step: row.step,
+    steps: row.steps,
+    attempts: row.attempts,
+    deadline: row.deadline?.toISOString() ?? null,
+    reason: row.reason,
+    attention: row.attention,
+    correlationId: row.correlation_id,
+    version: row.version,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
+
+/** The saga as the API shows it. */
+export function toApiSaga(saga: OnboardingSaga): Saga {
+  return {
+    id: saga.id,
+    type: saga.type,
+    assetId: saga.assetId,
+    status: saga.status,
+    step: saga.step,
+    steps: OnboardingSteps.map((name) => ({ name, status: saga.steps[name] })),
+    attempts: saga.attempts,
+    deadline: saga.deadline,
+    reason: saga.reason,
+    attention: saga.attention,
+    actions: sagaActions(saga),
+    version: saga.version,
+    createdAt: saga.createdAt,
+    updatedAt: saga.updatedAt,
+  };
+}
+
+export async function insertSaga(db: Queryable, saga: OnboardingSaga): Promise<void> {
+  await db.query(
+    `INSERT INTO sagas (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+    [
+      saga.id,
+      saga.type,
+      saga.assetId,
+      saga.status,
+      saga.step,
+      JSON.stringify(saga.steps),
+      saga.attempts,
+      saga.deadline,
+      saga.reason,
+      saga.attention,
+      saga.correlationId,
+      saga.version,
+      saga.createdAt,
+      saga.updatedAt,
+    ],
+  );
+}
+
+export async function updateSaga(db: Queryable, saga: OnboardingSaga): Promise<void> {
+  await db.query(
+    `UPDATE sagas SET status = $2, step = $3, steps = $4, attempts = $5, deadline = $6, reason = $7,
+            attention = $8, version = $9, updated_at = $10
+      WHERE id = $1`,
+    [
+      saga.id,
+      saga.status,
+      saga.step,
+      JSON.stringify(saga.steps),
+      saga.attempts,
+      saga.deadline,
+      saga.reason,
+      saga.attention,
+      saga.version,
+      saga.updatedAt,
+    ],
+  );
+}
+
+/** Appends history entries after the saga's last one; the caller holds the saga's row lock. */
+export async function appendSagaHistory(
+  db: Queryable,
+  sagaId: string,
+  items: readonly SagaHistoryItem[],
+  at: string,
+): Promise<void> {
+  if (items.length === 0) return;
+  await db.query(
+    `INSERT INTO saga_steps (saga_id, seq, step, action, outcome, at, detail)
+     SELECT $1, last.seq + u.ord, u.step, u.action, u.outcome, $2, u.detail
+       FROM unnest($3::text[], $4::text[], $5::text[], $6::jsonb[]) WITH ORDINALITY AS u(step, action, outcome, detail, ord),
+            (SELECT coalesce(max(seq), 0) AS seq FROM saga_steps WHERE saga_id = $1) last`,
+    [
+      sagaId,
+      at,
+      items.map((i) => i.step),
+      items.map((i) => i.action),
+      items.map((i) => i.outcome),
+      items.map((i) => (i.detail === null ? null : JSON.stringify(i.detail))),
+    ],
+  );
+}
+
+export async function loadSagaForUpdate(tx: Queryable, id: string): Promise<OnboardingSaga | null> {
+  const { rows } = await tx.query<SagaRow>(`SELECT ${COLUMNS} FROM sagas WHERE id = $1 FOR UPDATE`, [id]);
+  return rows[0] ? fromRow(rows[0]) : null;
+}
+
+/** The asset a saga belongs to (read without a lock: it never changes). */
+export async function sagaAssetId(db: Queryable, id: string): Promise<string | null> {
+  const { rows } = await db.query<{ asset_id: string }>('SELECT asset_id FROM sagas WHERE id = $1', [id]);
+  return rows[0]?.asset_id ?? null;
+}
+
+/** The asset's onboarding saga that is not over, if any (at most one: a unique index). */
+export async function findOpenOnboarding(db: Queryable, assetId: string): Promise<string | null> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT id FROM sagas
+      WHERE asset_id = $1 AND type = 'onboarding' AND status IN ('running', 'compensating', 'needs_attention')`,
+    [assetId],
+  );
+  return rows[0]?.id ?? null;
+}
+
+export async function findSagaDetail(db: Queryable, id: string): Promise<SagaDetail | null> {
+  const { rows } = await db.query<SagaRow>(`SELECT ${COLUMNS} FROM sagas WHERE id = $1`, [id]);
+  if (!rows[0]) return null;
+  const history = await db.query<{
+    seq: number;
+    step: string;
+    action: string;
+    outcome: string;
+    at: Date;
+    detail: Record<string, unknown> | null;
+  }>('SELECT seq, step, action, outcome, at, detail FROM saga_steps WHERE saga_id = $1 ORDER BY seq', [id]);
+  return {
+    ...toApiSaga(fromRow(rows[0])),
+    history: history.rows.map(
+      (h): SagaHistoryEntry => ({
+        seq: h.seq,
+        step: h.step,
+        action: h.action,
+        outcome: h.outcome,
+        at: h.at.toISOString(),
+        detail: h.detail,
+      }),
+    ),
+  };
+}
+
+export interface SagaFilter {
+  assetId?: string | undefined;
+  status?: SagaStatus | undefined;
+  type?: SagaType | undefined;
+  cursor?: string | undefined;
+  limit: number;
+}
+
+/** One page of sagas, newest first (ids are UUIDv7); the cursor is the last id of the page. */
+export async function listSagas(
+  db: Queryable,
+  filter: SagaFilter,
+): Promise<{ items: Saga[]; nextCursor: string | null }> {
+  const before = filter.cursor === undefined ? null : decodeCursor(filter.cursor);
+  const { rows } = await db.query<SagaRow>(
+    `SELECT ${COLUMNS} FROM sagas
+      WHERE ($1::uuid IS NULL OR asset_id = $1)
+        AND ($2::text IS NULL OR status = $2)
+        AND ($3::text IS NULL OR type = $3)
+        AND ($4::uuid IS NULL OR id < $4)
+      ORDER BY id DESC
+      LIMIT $5`,
+    [filter.assetId ?? null, filter.status ?? null, filter.type ?? null, before, filter.limit + 1],
+  );
+  const items = rows.slice(0, filter.limit).map((row) => toApiSaga(fromRow(row)));
+  const nextCursor = rows.length > filter.limit ? encodeCursor(items[items.length - 1]!.id) : null;
+  return { items, nextCursor };
+}
+
+/** Ids of sagas whose deadline has passed, earliest first. */
+export async function dueSagas(db: Queryable, now: Date, limit: number): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    'SELECT id FROM sagas WHERE deadline <= $1 ORDER BY deadline LIMIT $2',
+    [now, limit],
+  );
+  return rows.map((r) => r.id);
+}
+
+/** The earliest deadline still ahead, if any. */
+export async function nextDeadline(db: Queryable): Promise<Date | null> {
+  const { rows } = await db.query<{ next: Date | null }>(
+    'SELECT min(deadline) AS next FROM sagas WHERE deadline IS NOT NULL',
+  );
+  return rows[0]?.next ?? null;
+}
