@@ -61,6 +61,10 @@ export const maintenanceConfigSpec = {
     default: defaultSla.low,
     description: 'time allowed for a low-priority work order (default 7d)',
   }),
+  MAINTENANCE_PLAN_INTERVAL: duration({
+    default: 30_000,
+    description: 'how often the timer opens the work orders of due preventive plans (default 30s)',
+  }),
   MAINTENANCE_SKILL_MAP: skillMap({
     description:
       'JSON {"metrics": {"<metric>": "<skill>"}, "assetTypes": {"<type>": "<skill>"}}: the skill an alert’s work order requires (default: none, anyone may take it)',

@@ -9,14 +9,18 @@ import {
 import { alertHandlers } from './alerts/alert-handlers.js';
 import { knownAssetHandlers } from './assets/known-assets.js';
 import { maintenanceConfigSpec, slaPolicy } from './maintenance.config.js';
+import { planUsageHandlers } from './plans/plan.handlers.js';
+import { registerPlanRoutes } from './plans/plan.routes.js';
+import { createPlanLoop } from './plans/plan.runner.js';
 import { registerTechnicianRoutes } from './technicians/technician.routes.js';
 import { registerWorkOrderRoutes } from './work-orders/work-order.routes.js';
 
 /**
  * The Maintenance service's composition root: technicians and work orders on its own database, its
  * own list of assets from the asset events, and work orders opened, re-prioritised and annotated
- * from the alert events (choreography). It produces WorkOrderCreated, WorkOrderAssigned,
- * WorkOrderStatusChanged and WorkOrderPriorityChanged through its outbox.
+ * from the alert events (choreography), and preventive plans that open work orders by time (its own
+ * timer) or by usage (the telemetry feed), whichever comes first. It produces WorkOrderCreated,
+ * WorkOrderAssigned, WorkOrderStatusChanged and WorkOrderPriorityChanged through its outbox.
  *
  * @example
  * const { app, consumer } = await createMaintenanceService(ctx); await app.listen({ port: 0 });
@@ -28,19 +32,34 @@ export async function createMaintenanceService(ctx: ServiceContext): Promise<Ser
     service: 'maintenance',
     logger: ctx.logger,
     metrics: ctx.metrics,
-    description: 'Work orders, technicians and their assignment; work orders from alerts.',
+    description:
+      'Work orders, technicians and their assignment; work orders from alerts and preventive plans.',
     readiness: { database: async () => void (await ctx.pool.query('SELECT 1')) },
   });
   registerTechnicianRoutes(app, { pool: ctx.pool, clock: ctx.clock, ids: ctx.ids });
   registerWorkOrderRoutes(app, { ...workOrders, pool: ctx.pool });
+  registerPlanRoutes(app, { ...workOrders, pool: ctx.pool });
+  const planTimer = createPlanLoop({
+    ...workOrders,
+    pool: ctx.pool,
+    logger: ctx.logger,
+    intervalMs: config.MAINTENANCE_PLAN_INTERVAL,
+  });
   return {
     app,
     consumer: {
-      sources: ['asset', 'alert'],
+      sources: ['asset', 'alert', 'telemetry'],
       handlers: {
         ...knownAssetHandlers(),
         ...alertHandlers({ ...workOrders, skills: config.MAINTENANCE_SKILL_MAP }),
+        ...planUsageHandlers(workOrders),
       },
+    },
+    async start() {
+      planTimer.start();
+    },
+    async stop() {
+      await planTimer.stop();
     },
   };
 }

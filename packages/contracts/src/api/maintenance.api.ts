@@ -5,6 +5,7 @@ import {
   WorkOrderSourceSchema,
   WorkOrderStatusSchema,
 } from '../events/maintenance.events.js';
+import { MetricNameSchema } from '../events/telemetry.events.js';
 
 const Id = Type.String({ format: 'uuid' });
 const Time = Type.String({ format: 'date-time' });
@@ -232,3 +233,198 @@ export const AddWorkOrderNoteBody = Type.Object(
   { additionalProperties: false },
 );
 export type AddWorkOrderNoteBody = Static<typeof AddWorkOrderNoteBody>;
+
+/** The units of a maintenance plan's interval; a month is a calendar month (UTC). */
+export const PlanIntervalUnits = ['day', 'week', 'month'] as const;
+export type PlanIntervalUnit = (typeof PlanIntervalUnits)[number];
+
+/**
+ * A plan's time trigger: an occurrence every `every` days, weeks or calendar months, counted from
+ * the plan's start (`startsAt + k × interval`). A month added to the 31st lands on the month's last
+ * day when it is shorter, without drifting the later occurrences.
+ *
+ * @example
+ * { every: 3, unit: 'month' }
+ */
+export const PlanIntervalSchema = Type.Object(
+  {
+    every: Type.Integer({ minimum: 1, maximum: 1000 }),
+    unit: Type.Union(
+      PlanIntervalUnits.map((u) => Type.Literal(u)),
+      { description: 'day, week or month' },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type PlanInterval = Static<typeof PlanIntervalSchema>;
+
+/**
+ * How a plan's usage is measured from the telemetry feed. `counter`: a monotonic counter such as an
+ * operating-hours meter or a cycle count (a value lower than the previous one is a reset of the
+ * counter, which then counts from 0).
+ */
+export const PlanUsageKinds = ['counter'] as const;
+export type PlanUsageKind = (typeof PlanUsageKinds)[number];
+const PlanUsageKindSchema = Type.Union(
+  PlanUsageKinds.map((k) => Type.Literal(k)),
+  { description: 'counter (a monotonic counter or run-hours meter; resets count from 0)' },
+);
+const PlanUsageEvery = Type.Number({
+  exclusiveMinimum: 0,
+  maximum: 1e12,
+  description: 'units of the metric between two occurrences',
+});
+
+/**
+ * A plan's usage trigger: an occurrence every `every` units of `metric` (of the plan's asset).
+ *
+ * @example
+ * { metric: 'run_hours', every: 500, kind: 'counter' }
+ */
+export const PlanUsageSchema = Type.Object(
+  { metric: MetricNameSchema, every: PlanUsageEvery, kind: PlanUsageKindSchema },
+  { additionalProperties: false },
+);
+export type PlanUsage = Static<typeof PlanUsageSchema>;
+
+/** The usage trigger as a request gives it (`kind` defaults to `counter`). */
+export const PlanUsageBody = Type.Object(
+  { metric: MetricNameSchema, every: PlanUsageEvery, kind: Type.Optional(PlanUsageKindSchema) },
+  { additionalProperties: false },
+);
+export type PlanUsageBody = Static<typeof PlanUsageBody>;
+
+export const LeadTimeUnits = ['hour', 'day', 'week'] as const;
+export type LeadTimeUnit = (typeof LeadTimeUnits)[number];
+
+/**
+ * How long before a time-based due date its work order is opened; shorter than the interval. Usage
+ * triggers open their work order when the usage is reached (lower `every` to open earlier).
+ *
+ * @example
+ * { amount: 3, unit: 'day' }
+ */
+export const LeadTimeSchema = Type.Object(
+  {
+    amount: Type.Integer({ minimum: 0, maximum: 10_000 }),
+    unit: Type.Union(
+      LeadTimeUnits.map((u) => Type.Literal(u)),
+      { description: 'hour, day or week' },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type LeadTime = Static<typeof LeadTimeSchema>;
+
+export const PlanOccurrenceReasons = ['time', 'usage'] as const;
+export type PlanOccurrenceReason = (typeof PlanOccurrenceReasons)[number];
+
+/**
+ * One due occurrence of a plan and the one work order it opened (`sourceRef` `<planId>:<occurrence>`).
+ * `usage` is the usage counted since the previous occurrence when it opened (null without a usage
+ * trigger).
+ */
+export const PlanOccurrenceSchema = Type.Object({
+  occurrence: Type.Integer({ minimum: 1 }),
+  workOrderId: Id,
+  reason: Type.Union(PlanOccurrenceReasons.map((r) => Type.Literal(r))),
+  dueAt: Time,
+  usage: Type.Union([Type.Number(), Type.Null()]),
+  createdAt: Time,
+});
+export type PlanOccurrence = Static<typeof PlanOccurrenceSchema>;
+
+const PlanTitle = Type.String({ minLength: 1, maxLength: 200 });
+const PlanDescription = Type.String({ maxLength: 4000 });
+
+/**
+ * A preventive maintenance plan as the Maintenance API returns it: its triggers, whichever comes
+ * first, and where it stands — `nextDueAt` (time trigger) and `opensAt` (`nextDueAt` minus the lead
+ * time, when its work order opens), `usageSinceLast` (usage trigger), `lastCounterValue` and
+ * `countedUntil` (the event time up to which telemetry was counted: older windows are late and
+ * ignored). A single plan (`GET /:id`) comes with its most recent occurrences. `version` counts
+ * changes of the definition, not the usage counted from telemetry.
+ */
+export const MaintenancePlanSchema = Type.Object(
+  {
+    id: Id,
+    assetId: Id,
+    title: Type.String(),
+    description: Type.Union([Type.String(), Type.Null()]),
+    priority: WorkOrderPrioritySchema,
+    requiredSkill: Type.Union([Type.String(), Type.Null()]),
+    interval: Type.Union([PlanIntervalSchema, Type.Null()]),
+    usage: Type.Union([PlanUsageSchema, Type.Null()]),
+    leadTime: LeadTimeSchema,
+    active: Type.Boolean(),
+    startsAt: Time,
+    nextDueAt: Type.Union([Time, Type.Null()]),
+    opensAt: Type.Union([Time, Type.Null()]),
+    usageSinceLast: Type.Union([Type.Number(), Type.Null()]),
+    lastCounterValue: Type.Union([Type.Number(), Type.Null()]),
+    countedUntil: Type.Union([Time, Type.Null()]),
+    occurrences: Type.Integer({ minimum: 0 }),
+    version: Type.Integer({ minimum: 1 }),
+    createdAt: Time,
+    updatedAt: Time,
+    recentOccurrences: Type.Optional(Type.Array(PlanOccurrenceSchema)),
+  },
+  { $id: 'MaintenancePlan' },
+);
+export type MaintenancePlan = Static<typeof MaintenancePlanSchema>;
+
+/**
+ * `POST /api/v1/maintenance-plans`: an `interval`, a `usage` trigger or both (whichever comes first).
+ * `startsAt` (default now) is where the interval counts from, e.g. the last service.
+ */
+export const CreateMaintenancePlanBody = Type.Object(
+  {
+    assetId: Id,
+    title: PlanTitle,
+    description: Type.Optional(PlanDescription),
+    priority: WorkOrderPrioritySchema,
+    requiredSkill: Type.Optional(SkillSchema),
+    interval: Type.Optional(PlanIntervalSchema),
+    usage: Type.Optional(PlanUsageBody),
+    leadTime: Type.Optional(LeadTimeSchema),
+    startsAt: Type.Optional(Time),
+  },
+  { additionalProperties: false },
+);
+export type CreateMaintenancePlanBody = Static<typeof CreateMaintenancePlanBody>;
+
+/**
+ * `PATCH /api/v1/maintenance-plans/:id`: the fields to change; `interval` or `usage` null removes
+ * that trigger (one must remain).
+ */
+export const UpdateMaintenancePlanBody = Type.Object(
+  {
+    title: Type.Optional(PlanTitle),
+    description: Type.Optional(Type.Union([PlanDescription, Type.Null()])),
+    priority: Type.Optional(WorkOrderPrioritySchema),
+    requiredSkill: Type.Optional(Type.Union([SkillSchema, Type.Null()])),
+    interval: Type.Optional(Type.Union([PlanIntervalSchema, Type.Null()])),
+    usage: Type.Optional(Type.Union([PlanUsageBody, Type.Null()])),
+    leadTime: Type.Optional(LeadTimeSchema),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type UpdateMaintenancePlanBody = Static<typeof UpdateMaintenancePlanBody>;
+
+/** `GET /api/v1/maintenance-plans` query string (newest first). */
+export const ListMaintenancePlansQuery = Type.Object(
+  {
+    assetId: Type.Optional(Id),
+    active: Type.Optional(Type.Boolean()),
+    cursor: Type.Optional(Cursor),
+    limit: Type.Optional(Limit),
+  },
+  { additionalProperties: false },
+);
+export type ListMaintenancePlansQuery = Static<typeof ListMaintenancePlansQuery>;
+
+export const MaintenancePlanPageSchema = Type.Object({
+  items: Type.Array(MaintenancePlanSchema),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+});
+export type MaintenancePlanPage = Static<typeof MaintenancePlanPageSchema>;

@@ -30,6 +30,7 @@ export const defaultRoutes: RouteTable = {
   '/api/v1/alert-rules': 'alert',
   '/api/v1/work-orders': 'maintenance',
   '/api/v1/maintenance': 'maintenance',
+  '/api/v1/maintenance-plans': 'maintenance',
   '/api/v1/technicians': 'maintenance',
   '/api/v1/dashboard': 'dashboard',
 };
