@@ -73,6 +73,7 @@ export async function runService(def: ServiceDefinition, opts: RunServiceOptions
         bus: opts.bus,
         sources: instance.consumer.sources,
         handlers: instance.consumer.handlers,
+        ...(instance.consumer.accept ? { accept: instance.consumer.accept } : {}),
         logger,
         metrics,
       })

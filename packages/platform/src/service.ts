@@ -1,3 +1,4 @@
+import type { EventEnvelope } from '@assetops/contracts';
 import type { Clock, IdGenerator } from './clock.js';
 import type { MigrationSource } from './db/migrations.js';
 import type { Pool } from './db/pool.js';
@@ -26,6 +27,8 @@ export interface ServiceContext {
 export interface ServiceConsumer {
   sources: readonly string[];
   handlers: EventHandlers;
+  /** Events not worth storing (see the event consumer's `accept`). */
+  accept?: (event: EventEnvelope) => boolean;
 }
 
 /** A built service: its HTTP app, the events it consumes, and its own background work. */

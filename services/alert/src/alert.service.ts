@@ -1,10 +1,12 @@
 import { fileURLToPath } from 'node:url';
-import { TelemetryAggregated } from '@assetops/contracts';
+import { type EventEnvelope, TelemetryAggregated } from '@assetops/contracts';
 import {
   createHttpApp,
+  type EventHandlers,
   eventHandler,
   LeaderLoop,
   loadConfig,
+  type PoolClient,
   type ServiceContext,
   type ServiceDefinition,
   type ServiceInstance,
@@ -16,6 +18,7 @@ import { onboardingHandlers } from './assets/onboarding-handlers.js';
 import { registerBacktestRoutes } from './backtest/backtest.routes.js';
 import { TelemetryHistory } from './backtest/telemetry-client.js';
 import { Evaluator } from './evaluation/evaluator.js';
+import { RelevanceIndex } from './evaluation/relevance.js';
 import { loadProfiles } from './rules/profiles.js';
 import { registerRuleRoutes } from './rules/rule.routes.js';
 
@@ -28,6 +31,24 @@ export async function createAlertService(ctx: ServiceContext): Promise<ServiceIn
   const config = loadConfig(alertConfigSpec, ctx.env);
   const profiles = await loadProfiles(config.ALERT_PROFILES_FILE);
   const evaluator = new Evaluator({ clock: ctx.clock, ids: ctx.ids, metrics: ctx.metrics });
+  // Telemetry windows that no rule watches are not even stored in the inbox.
+  const relevance = new RelevanceIndex(ctx.pool, ctx.logger);
+  await relevance.refresh();
+  const noteProfile = (handlers: EventHandlers): EventHandlers =>
+    Object.fromEntries(
+      Object.entries(handlers).map(([type, handler]) => [
+        type,
+        async (tx: PoolClient, event: EventEnvelope<never>) => {
+          await handler(tx, event);
+          const d = event.data as { assetId?: string; type?: string; assetType?: string };
+          const assetType = d.type ?? d.assetType;
+          if (!d.assetId || !assetType) return;
+          relevance.noteAsset(d.assetId, assetType);
+          for (const rule of profiles[assetType] ?? [])
+            relevance.noteRule({ assetId: d.assetId, metric: rule.metric });
+        },
+      ]),
+    );
   const silence = new LeaderLoop({
     name: 'alert-no-data',
     pool: ctx.pool,
@@ -52,6 +73,14 @@ export async function createAlertService(ctx: ServiceContext): Promise<ServiceIn
   });
   const commandDeps = { pool: ctx.pool, clock: ctx.clock, ids: ctx.ids };
   registerRuleRoutes(app, commandDeps);
+  // A rule created or changed here takes effect on the next window, not after the next reload.
+  // (before the answer is sent: the change committed, and the caller may send readings at once).
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (request.method !== 'GET' && request.url.startsWith('/api/v1/alert-rules') && reply.statusCode < 300) {
+      await relevance.refresh().catch((err) => ctx.logger.warn({ err }, 'alert rule index refresh failed'));
+    }
+    return payload;
+  });
   registerAlertRoutes(app, commandDeps);
   // Backtests read history through the Telemetry service's API; without its URL they answer 503.
   const telemetry = config.ASSETOPS_TELEMETRY_URL
@@ -64,15 +93,18 @@ export async function createAlertService(ctx: ServiceContext): Promise<ServiceIn
     consumer: {
       sources: ['asset', 'telemetry'],
       handlers: {
-        ...assetHandlers({ clock: ctx.clock, ids: ctx.ids, profiles }),
-        ...onboardingHandlers({ clock: ctx.clock, ids: ctx.ids, profiles }),
+        ...noteProfile(assetHandlers({ clock: ctx.clock, ids: ctx.ids, profiles })),
+        ...noteProfile(onboardingHandlers({ clock: ctx.clock, ids: ctx.ids, profiles })),
         ...eventHandler(TelemetryAggregated, (tx, event) => evaluator.onTelemetry(tx, event)),
       },
+      accept: relevance.accepts,
     },
     async start() {
       silence.start();
+      relevance.start();
     },
     async stop() {
+      relevance.stop();
       await silence.stop();
     },
   };

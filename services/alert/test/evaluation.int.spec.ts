@@ -190,4 +190,29 @@ describe('alert evaluation on the telemetry feed', () => {
     await h.deliver(h.reading(asset, 'temperature', h.clock.now().getTime(), 50));
     expect((await alertsOf(asset)).map((a) => a.status)).toEqual(['cleared']);
   });
+
+  it('stores only the telemetry windows some rule watches (the consumer filter)', async () => {
+    const accept = h.service.consumer!.accept!;
+    const watched = await h.registerAsset('gearbox');
+    const created = await h.service.app.inject({
+      method: 'POST',
+      url: '/api/v1/alert-rules',
+      payload: {
+        name: 'hot',
+        assetId: watched,
+        metric: 'temperature',
+        condition: { kind: 'above', threshold: 80 },
+        severity: 'major',
+      },
+    });
+    expect(created.statusCode).toBe(201);
+    expect(accept(h.reading(watched, 'temperature', T0, 1))).toBe(true);
+    expect(accept(h.reading(watched, 'humidity', T0, 1))).toBe(false);
+    // A pump's profile rules apply at once, before any reload of the index.
+    const pump = await h.registerAsset('pump');
+    expect(accept(h.reading(pump, 'temperature', T0, 1))).toBe(true);
+    expect(accept(h.reading(pump, 'humidity', T0, 1))).toBe(false);
+    // Other events are never filtered.
+    expect(accept((await h.outbox('assetops.alert.thresholds-initialized.v1'))[0]!)).toBe(true);
+  });
 });

@@ -75,6 +75,12 @@ export interface EventConsumerOptions {
   receive?: 'always' | 'when-active';
   /** Counts processed, retried and dead-lettered events here (label `consumer`). */
   metrics?: Registry;
+  /**
+   * A relevance filter: an event for which it returns false is acknowledged without being stored
+   * or handled. Only for events whose loss is harmless by design — e.g. telemetry windows that no
+   * alert rule watches. Default: every event of a handled type is stored.
+   */
+  accept?: (event: EventEnvelope) => boolean;
   /** Called after a batch of events committed as processed (lag measurements). */
   onProcessed?: (events: readonly EventEnvelope[], committedAt: Date) => void;
 }
@@ -164,7 +170,7 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
       try {
         const event = validateEvent(value);
         // A transport may deliver more than asked for; types without a handler are not our business.
-        if (handledTypes.has(event.type)) accepted.push(event);
+        if (handledTypes.has(event.type) && (opts.accept?.(event) ?? true)) accepted.push(event);
       } catch (err) {
         rejected.push({ value, reason: errorMessage(err) });
       }
