@@ -37,6 +37,8 @@ export async function createTelemetryService(ctx: ServiceContext): Promise<Servi
     feedWindowMs: config.TELEMETRY_FEED_WINDOW,
     metrics: ctx.metrics,
     now: () => ctx.clock.now().getTime(),
+    // `feed` is created below; ingestion only runs once the service started.
+    onStored: () => feed.nudge(),
   });
   const storage = createStorageMaintenance({
     pool: ctx.pool,

@@ -54,6 +54,8 @@ export interface FeedPublisherOptions {
   /** How often pending windows are drained (default 100 ms: alerts wait at most this long). */
   intervalMs?: number;
   batchSize?: number;
+  /** Least time between two runs caused by `nudge()` (default 25 ms). */
+  minSpacingMs?: number;
 }
 
 /**
@@ -99,7 +101,18 @@ export function createFeedPublisher(opts: FeedPublisherOptions) {
     logger: opts.logger,
     work: async () => ({ more: (await drainOnce()).parts === batchSize }),
   });
+  // Ingest nudges the publisher after each write; runs are spaced at least this far apart so that a
+  // busy ingest does not turn every batch into its own (smaller) events.
+  const minSpacingMs = opts.minSpacingMs ?? 25;
+  let lastNudge = 0;
   return {
+    /** New readings committed: announce them soon instead of at the next poll. */
+    nudge(): void {
+      const now = Date.now();
+      if (now - lastNudge < minSpacingMs) return;
+      lastNudge = now;
+      loop.wake();
+    },
     start: () => loop.start(),
     stop: () => loop.stop(),
     /** Announces everything pending now (tests). Returns how many events were appended. */

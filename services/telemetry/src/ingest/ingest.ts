@@ -22,6 +22,8 @@ export interface IngestorOptions {
   feedWindowMs: number;
   metrics?: Registry;
   now?: () => number;
+  /** Told after new readings committed (the feed publisher announces them without waiting for its poll). */
+  onStored?: () => void;
 }
 
 /** A measurement already split from its transport's format (HTTP body, MQTT payload). */
@@ -100,6 +102,7 @@ export class Ingestor {
         return { seriesId: ref.seriesId, classId: ref.classId, tsMs: r.tsMs, value: r.value };
       });
       ({ inserted } = await writeReadings(this.opts.pool, rows, this.opts.feedWindowMs));
+      if (inserted > 0) this.opts.onStored?.();
     }
     this.batchSize?.observe({ transport }, items.length);
     this.readingsTotal?.inc({ transport, outcome: 'stored' }, inserted);
