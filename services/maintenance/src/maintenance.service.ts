@@ -10,6 +10,7 @@ import { alertHandlers } from './alerts/alert-handlers.js';
 import { knownAssetHandlers } from './assets/known-assets.js';
 import { maintenanceConfigSpec, slaPolicy } from './maintenance.config.js';
 import { planUsageHandlers } from './plans/plan.handlers.js';
+import { UsageMetricIndex } from './plans/plan.relevance.js';
 import { registerPlanRoutes } from './plans/plan.routes.js';
 import { createPlanLoop } from './plans/plan.runner.js';
 import { registerTechnicianRoutes } from './technicians/technician.routes.js';
@@ -39,6 +40,20 @@ export async function createMaintenanceService(ctx: ServiceContext): Promise<Ser
   registerTechnicianRoutes(app, { pool: ctx.pool, clock: ctx.clock, ids: ctx.ids });
   registerWorkOrderRoutes(app, { ...workOrders, pool: ctx.pool });
   registerPlanRoutes(app, { ...workOrders, pool: ctx.pool });
+  // Only the telemetry windows some active usage plan counts are stored in the inbox; a plan
+  // changed here counts from the next window (the index reloads before the answer is sent).
+  const usage = new UsageMetricIndex(ctx.pool, ctx.logger);
+  await usage.refresh();
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (
+      request.method !== 'GET' &&
+      request.url.startsWith('/api/v1/maintenance-plans') &&
+      reply.statusCode < 300
+    ) {
+      await usage.refresh().catch((err) => ctx.logger.warn({ err }, 'usage plan index refresh failed'));
+    }
+    return payload;
+  });
   const planTimer = createPlanLoop({
     ...workOrders,
     pool: ctx.pool,
@@ -54,11 +69,14 @@ export async function createMaintenanceService(ctx: ServiceContext): Promise<Ser
         ...alertHandlers({ ...workOrders, skills: config.MAINTENANCE_SKILL_MAP }),
         ...planUsageHandlers(workOrders),
       },
+      accept: usage.accepts,
     },
     async start() {
       planTimer.start();
+      usage.start();
     },
     async stop() {
+      usage.stop();
       await planTimer.stop();
     },
   };

@@ -67,10 +67,13 @@ describe('preventive plans: usage from the telemetry feed', () => {
       bus,
       sources: h.service.consumer!.sources,
       handlers: h.service.consumer!.handlers,
+      accept: h.service.consumer!.accept!,
       logger: createLogger({ service: 'maintenance', level: 'silent' }),
     });
     await consumer.start();
     try {
+      // A metric no plan counts is not even stored.
+      await bus.publish([kit.window(pump, 'temperature', { first: 70, last: 71 }, 5)]);
       const first = kit.window(pump, 'cycles', { first: 100, last: 110 }, 10);
       const second = kit.window(pump, 'cycles', { first: 120, last: 150 }, 20);
       // The same events, in one batch and one by one: the inbox keeps each once.
