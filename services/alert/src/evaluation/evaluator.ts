@@ -17,7 +17,7 @@ import {
   withTransaction,
 } from '@assetops/platform';
 import { Counter, type Registry } from 'prom-client';
-import { RULE_COLUMNS, type RuleRow, specOf, toRule } from '../rules/rule.model.js';
+import { RULE_COLUMNS_R, type RuleRow, specOf, toRule } from '../rules/rule.model.js';
 import {
   describeCondition,
   type EvalState,
@@ -92,7 +92,7 @@ export class Evaluator {
     const { rows: found } = await tx.query<
       Partial<RuleRow> & { asset_status: string | null; known_type: string | null }
     >(
-      `SELECT a.status AS asset_status, a.asset_type AS known_type, ${RULE_COLUMNS.replaceAll(/(\w+)/g, 'r.$1')}
+      `SELECT a.status AS asset_status, a.asset_type AS known_type, ${RULE_COLUMNS_R}
          FROM (SELECT $2::uuid AS asset_id) x
          LEFT JOIN known_assets a ON a.asset_id = x.asset_id
          LEFT JOIN rules r ON r.enabled AND r.metric = $1
@@ -174,7 +174,7 @@ export class Evaluator {
     for (const { rule_id, asset_id } of due) {
       fired += await withTransaction(pool, async (tx) => {
         const { rows } = await tx.query<RuleRow & { status: string | null; last_seen_at: Date } & StateRow>(
-          `SELECT ${RULE_COLUMNS.replaceAll(/(\w+)/g, 'r.$1')}, a.status, e.last_seen_at, e.state, e.alert_id, e.episodes
+          `SELECT ${RULE_COLUMNS_R}, a.status, e.last_seen_at, e.state, e.alert_id, e.episodes
              FROM eval_state e JOIN rules r ON r.id = e.rule_id LEFT JOIN known_assets a ON a.asset_id = e.asset_id
             WHERE e.rule_id = $1 AND e.asset_id = $2
             FOR UPDATE OF e SKIP LOCKED`,

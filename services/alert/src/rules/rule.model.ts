@@ -24,6 +24,9 @@ export interface RuleRow {
 export const RULE_COLUMNS = `id, name, asset_id, asset_type, metric, condition, severity, for_ms, clear,
   keep_firing_ms, escalation, enabled, origin, version, created_at, updated_at`;
 
+/** {@link RULE_COLUMNS} of the table aliased `r`, for joins. */
+export const RULE_COLUMNS_R = RULE_COLUMNS.replaceAll(/(\w+)/g, 'r.$1');
+
 /** A rule as the API shows it. */
 export function toRule(row: RuleRow): AlertRule {
   return {
