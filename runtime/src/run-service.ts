@@ -7,6 +7,7 @@ import {
   type Logger,
   messagingMigrations,
   type Pool,
+  registerDeadLetterRoutes,
   runMigrations,
   type ServiceDefinition,
   type ServiceInstance,
@@ -59,6 +60,8 @@ export async function runService(def: ServiceDefinition, opts: RunServiceOptions
     bus: opts.bus,
     env: opts.env,
   });
+  // Every service answers for its own dead letters, the same way (inspection and redrive).
+  registerDeadLetterRoutes(instance.app, { pool: opts.pool, service: def.name });
   const relay = createOutboxRelay({
     pool: opts.pool,
     bus: opts.bus,

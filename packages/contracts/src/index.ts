@@ -6,6 +6,7 @@
 export * from './api/alert.api.js';
 export * from './api/asset.api.js';
 export * from './api/maintenance.api.js';
+export * from './api/ops.api.js';
 export * from './api/problem.js';
 export * from './api/saga.api.js';
 export * from './api/telemetry.api.js';

@@ -10,6 +10,7 @@ export * from './db/pool.js';
 export * from './db/provision.js';
 export * from './errors.js';
 export * from './http/app.js';
+export * from './http/dead-letter.routes.js';
 export * from './http/metrics.js';
 export * from './http/problem.js';
 export * from './http/request-meta.js';
