@@ -48,6 +48,15 @@ export const serviceConfigSpec = {
     protocols: ['nats:', 'tls:'],
     description: 'NATS JetStream server(s), comma-separated',
   }),
+  NATS_TOKEN: optional(
+    string({ secret: true, description: 'NATS token, when the servers require token authorization' }),
+  ),
+  NATS_REPLICAS: integer({
+    default: 1,
+    min: 1,
+    max: 5,
+    description: 'JetStream stream replicas (3 on a three-node cluster)',
+  }),
   NATS_STREAM_PREFIX: string({
     default: 'ASSETOPS',
     description: 'JetStream stream name prefix (several AssetOps installations can share one NATS)',

@@ -36,6 +36,8 @@ async function main(): Promise<void> {
     name: `assetops-${name}`,
     logger,
     streamPrefix: config.NATS_STREAM_PREFIX,
+    token: config.NATS_TOKEN,
+    replicas: config.NATS_REPLICAS,
   });
   const running = await runService(def, {
     pool,

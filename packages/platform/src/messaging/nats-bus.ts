@@ -21,6 +21,8 @@ export interface NatsBusOptions {
   servers: string | string[];
   /** The connection name shown by the server (the service name). */
   name: string;
+  /** Token of a server started with token authorization (`authorization { token: … }`). */
+  token?: string;
   logger: Logger;
   /**
    * Streams are named `<prefix>_<SERVICE>`. Default `ASSETOPS`. Any other prefix also namespaces
@@ -87,6 +89,7 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<NatsBus> {
   const nc = await connect({
     servers: opts.servers,
     name: opts.name,
+    ...(opts.token ? { token: opts.token } : {}),
     // Never give up: a service outlives NATS restarts and rolling upgrades of the cluster.
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
