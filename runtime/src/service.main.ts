@@ -9,6 +9,7 @@ import {
 } from '@assetops/platform';
 import { serviceConfigSpec } from './config.js';
 import { runService } from './run-service.js';
+import { distributedSecretProblems } from './secret-policy.js';
 import { defaultPorts, serviceDefinitions } from './services.js';
 
 // `npm run service -- <name>`: one service in this process (the distributed runtime), on its own
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
   if (name === 'gateway') return startGateway();
   const def = serviceDefinitions[name as keyof typeof serviceDefinitions] as ServiceDefinition;
   const config = loadConfig(serviceConfigSpec, process.env);
+  refuseWeakSecrets(name);
   const logger = createLogger({ service: name, level: config.LOG_LEVEL });
   const pool = createPool({
     connectionString: config.DATABASE_URL,
@@ -57,11 +59,8 @@ async function main(): Promise<void> {
 
 async function startGateway(): Promise<void> {
   const config = loadConfig(gatewayConfigSpec, process.env);
-  if (!config.ASSETOPS_ADMIN_TOKEN) {
-    throw new ConfigError([
-      'ASSETOPS_ADMIN_TOKEN is required when the gateway runs on its own (at least 16 characters)',
-    ]);
-  }
+  refuseWeakSecrets('gateway');
+  if (!config.ASSETOPS_ADMIN_TOKEN) throw new ConfigError(['ASSETOPS_ADMIN_TOKEN is required']);
   const logger = createLogger({ service: 'gateway', level: process.env.LOG_LEVEL ?? 'info' });
   const app = await createGateway({
     logger,
@@ -71,6 +70,12 @@ async function startGateway(): Promise<void> {
   });
   await app.listen({ host: config.HOST, port: config.PORT });
   onShutdown(() => app.close());
+}
+
+/** Default, placeholder and missing secrets are refused before connecting anywhere. */
+function refuseWeakSecrets(service: string): void {
+  const problems = distributedSecretProblems(service, process.env);
+  if (problems.length > 0) throw new ConfigError(problems);
 }
 
 function onShutdown(stop: () => Promise<void>): void {

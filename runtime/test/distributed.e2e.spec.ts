@@ -274,5 +274,8 @@ describe.runIf(await natsAvailable())('distributed runtime (one process per serv
     const gateway = startProcess(['gateway'], {});
     expect(await exited(gateway)).toBe(1);
     expect(gateway.output()).toContain('ASSETOPS_ADMIN_TOKEN is required');
+    const placeholder = startProcess(['gateway'], { ASSETOPS_ADMIN_TOKEN: 'replace-with-openssl-rand-hex-24' });
+    expect(await exited(placeholder)).toBe(1);
+    expect(placeholder.output()).toContain('ASSETOPS_ADMIN_TOKEN looks like a default or placeholder');
   });
 });
