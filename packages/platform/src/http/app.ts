@@ -68,6 +68,17 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
         useDefaults: true,
       },
     },
+    // Errors Fastify raises before routing (a malformed URL, a path parameter over maxParamLength)
+    // are problems like every other refusal, not Fastify's own JSON.
+    frameworkErrors: (err, _request, reply) => {
+      if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+        return sendProblem(
+          reply,
+          problem(414, 'URI_TOO_LONG', 'a path parameter is longer than this API accepts'),
+        );
+      }
+      return sendProblem(reply, problem(400, 'BAD_URL', 'the URL is malformed'));
+    },
     ...opts.server,
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as HttpApp;
 
