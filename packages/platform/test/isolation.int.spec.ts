@@ -56,6 +56,57 @@ describe('database isolation between services', () => {
     }
   });
 
+  it('refuses reads and writes of every other service even if CONNECT were granted by mistake', async () => {
+    // Defence in depth: the tables belong to their service's role and grant nothing to others, so
+    // a mistaken GRANT CONNECT still does not expose a single row.
+    const admin = new pg.Client({ connectionString: testEnv.databaseUrl });
+    await admin.connect();
+    try {
+      for (const owner of services) {
+        const t = target(owner);
+        const ownerClient = new pg.Client({
+          connectionString: withDatabase(testEnv.databaseUrl, t.database, {
+            user: t.role,
+            password: t.password,
+          }),
+        });
+        await ownerClient.connect();
+        await ownerClient.query('CREATE TABLE IF NOT EXISTS private_rows (id int PRIMARY KEY, secret text)');
+        await ownerClient.query("INSERT INTO private_rows VALUES (1, 'mine') ON CONFLICT DO NOTHING");
+        await ownerClient.end();
+        for (const intruder of services.filter((s) => s !== owner)) {
+          const i = target(intruder);
+          await admin.query(`GRANT CONNECT ON DATABASE "${t.database}" TO "${i.role}"`);
+          const client = new pg.Client({
+            connectionString: withDatabase(testEnv.databaseUrl, t.database, {
+              user: i.role,
+              password: i.password,
+            }),
+          });
+          try {
+            await client.connect();
+            for (const sql of [
+              'SELECT * FROM private_rows',
+              "INSERT INTO private_rows VALUES (2, 'theirs')",
+              "UPDATE private_rows SET secret = 'x'",
+              'DELETE FROM private_rows',
+              'CREATE TABLE public.squatter (id int)',
+            ]) {
+              await expect(client.query(sql), `${intruder} → ${owner}: ${sql}`).rejects.toMatchObject({
+                code: '42501',
+              });
+            }
+          } finally {
+            await client.end().catch(() => {});
+            await admin.query(`REVOKE CONNECT ON DATABASE "${t.database}" FROM "${i.role}"`);
+          }
+        }
+      }
+    } finally {
+      await admin.end();
+    }
+  });
+
   it('grants CONNECT to nobody but the owner (revoked from PUBLIC)', async () => {
     const admin = new pg.Client({ connectionString: testEnv.databaseUrl });
     await admin.connect();
