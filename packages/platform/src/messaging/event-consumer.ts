@@ -1,5 +1,5 @@
 import { type EventData, type EventDefinition, type EventEnvelope, validateEvent } from '@assetops/contracts';
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { type Clock, systemClock } from '../clock.js';
 import {
   type Pool,
@@ -159,7 +159,7 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
   const retentionMs = opts.retentionMs ?? 7 * 24 * 60 * 60 * 1000;
   const receiveMode = opts.receive ?? (bus.kind === 'inprocess' ? 'always' : 'when-active');
   const handledTypes = new Set(Object.keys(handlers));
-  const metrics = opts.metrics ? consumerMetrics(opts.metrics) : undefined;
+  const metrics = opts.metrics ? consumerMetrics(opts.metrics, { name, pool }) : undefined;
   const log = logger.child({ consumer: name });
   let subscription: BusSubscriptionHandle | undefined;
 
@@ -187,7 +187,7 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
             ORDER BY u.ord
            ON CONFLICT (consumer, event_id) DO NOTHING
            RETURNING 1)
-         SELECT pg_notify($6, $1)`,
+         SELECT pg_notify($6, $1), (SELECT count(*)::int FROM received) AS stored`,
         [
           name,
           accepted.map((e) => e.id),
@@ -197,8 +197,13 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
           INBOX_CHANNEL,
         ],
       );
+    const countDuplicates = (result: { rows: { stored: number }[] }) =>
+      metrics?.duplicates.inc(
+        { consumer: name },
+        accepted.length - (result.rows[0]?.stored ?? accepted.length),
+      );
     if (rejected.length === 0) {
-      await storeAccepted(pool);
+      countDuplicates(await storeAccepted(pool));
     } else {
       // Dead letters and inbox rows commit together, so a redelivered batch records neither twice.
       await withTransaction(pool, async (tx) => {
@@ -212,7 +217,7 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
             reason,
           });
         }
-        if (accepted.length > 0) await storeAccepted(tx);
+        if (accepted.length > 0) countDuplicates(await storeAccepted(tx));
       });
     }
     if (accepted.length > 0) loop.wake();
@@ -397,6 +402,13 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
       if (result.kind === 'retry') continue;
       if (result.processed.length > 0) {
         metrics?.processed.inc({ consumer: name }, result.processed.length);
+        if (metrics) {
+          const doneAt = Date.now();
+          for (const event of result.processed) {
+            const lagMs = doneAt - Date.parse(event.time);
+            if (Number.isFinite(lagMs)) metrics.lag.observe({ consumer: name }, Math.max(0, lagMs) / 1000);
+          }
+        }
         opts.onProcessed?.(result.processed, new Date());
       }
       return {
@@ -480,14 +492,90 @@ function safeString(value: unknown): string | null {
   return typeof value === 'string' ? value.slice(0, 500) : null;
 }
 
-function consumerMetrics(registry: Registry) {
-  // Several consumers of one service share a registry: reuse the counters, tell them apart by label.
+/** The consumers whose inbox a registry's gauges report, read when the registry is scraped. */
+const scrapedConsumers = new WeakMap<Registry, Map<string, Pool>>();
+
+function consumerMetrics(registry: Registry, consumer: { name: string; pool: Pool }) {
+  // Several consumers of one service share a registry: reuse the metrics, tell them apart by label.
   const counter = (metricName: string, help: string) =>
     (registry.getSingleMetric(metricName) as Counter<'consumer'> | undefined) ??
     new Counter({ name: metricName, help, labelNames: ['consumer'], registers: [registry] });
+  let consumers = scrapedConsumers.get(registry);
+  if (!consumers) {
+    const known = new Map<string, Pool>();
+    consumers = known;
+    scrapedConsumers.set(registry, known);
+    // One read of every consumer's inbox state serves the three gauges of a scrape (they are
+    // collected one after the other); a database that does not answer leaves the previous values
+    // rather than failing the whole scrape.
+    type InboxState = { pending: number; oldest: number | null; dead: number };
+    let reading: { at: number; states: Promise<Map<string, InboxState>> } | undefined;
+    const readStates = () => {
+      if (!reading || Date.now() - reading.at > 250) {
+        reading = {
+          at: Date.now(),
+          states: (async () => {
+            const states = new Map<string, InboxState>();
+            for (const [consumerName, consumerPool] of known) {
+              try {
+                const { rows } = await consumerPool.query<InboxState>(
+                  `SELECT (SELECT count(*)::int FROM inbox WHERE consumer = $1 AND status = 'pending') AS pending,
+                          (SELECT extract(epoch FROM now() - min(received_at))::float8
+                             FROM inbox WHERE consumer = $1 AND status = 'pending') AS oldest,
+                          (SELECT count(*)::int FROM dead_letters WHERE consumer = $1 AND redriven_at IS NULL) AS dead`,
+                  [consumerName],
+                );
+                if (rows[0]) states.set(consumerName, rows[0]);
+              } catch {
+                // keep the last values
+              }
+            }
+            return states;
+          })(),
+        };
+      }
+      return reading.states;
+    };
+    const gauge = (name: string, help: string, pick: (state: InboxState) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['consumer'],
+        registers: [registry],
+        async collect() {
+          for (const [consumerName, state] of await readStates())
+            this.set({ consumer: consumerName }, pick(state));
+        },
+      });
+    gauge(
+      'assetops_inbox_pending',
+      'Events received and not processed yet (consumer backlog)',
+      (s) => s.pending,
+    );
+    gauge(
+      'assetops_inbox_oldest_pending_seconds',
+      'Age of the oldest unprocessed event (consumer lag)',
+      (s) => s.oldest ?? 0,
+    );
+    gauge('assetops_dead_letters_open', 'Dead letters not redriven, by consumer', (s) => s.dead);
+  }
+  consumers.set(consumer.name, consumer.pool);
   return {
     processed: counter('assetops_inbox_processed_total', 'Events whose handler committed'),
     retried: counter('assetops_inbox_retried_total', 'Handler failures that will be retried'),
     dead: counter('assetops_inbox_dead_lettered_total', 'Events given up on and dead-lettered'),
+    duplicates: counter(
+      'assetops_inbox_duplicates_total',
+      'Events delivered again after they were already received (redeliveries, dropped by the inbox)',
+    ),
+    lag:
+      (registry.getSingleMetric('assetops_inbox_event_lag_seconds') as Histogram<'consumer'> | undefined) ??
+      new Histogram({
+        name: 'assetops_inbox_event_lag_seconds',
+        help: 'From an event’s time to its handler’s commit',
+        labelNames: ['consumer'],
+        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+        registers: [registry],
+      }),
   };
 }

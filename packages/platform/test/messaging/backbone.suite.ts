@@ -3,6 +3,7 @@ import { AssetUpdated } from '@assetops/contracts';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   ConflictError,
+  createMetricsRegistry,
   listDeadLetters,
   NotFoundError,
   recordDeadLetter,
@@ -209,6 +210,49 @@ export function describeBackbone(transport: TransportUnderTest): void {
       expect(await b.inbox(event.id)).toMatchObject({ attempts: 1, last_error: 'asset is not known here' });
       const [letter] = await listDeadLetters(b.consuming.pool);
       expect(letter).toMatchObject({ eventId: event.id, attempts: 1, reason: 'asset is not known here' });
+    });
+
+    it('reports processed events, their lag, redeliveries, backlog and open dead letters as metrics', async () => {
+      const metrics = createMetricsRegistry('metrics-test');
+      let publishes = 0;
+      const b = await start({
+        consumer: { metrics },
+        relay: {
+          async afterPublish() {
+            publishes += 1;
+            if (publishes === 1) throw new Error('relay crashed before marking the batch');
+          },
+        },
+        async afterEffect(_tx, event) {
+          if ((event.data as { version: number }).version === 2) {
+            throw new ValidationError('ASSET_UNKNOWN', 'asset is not known here');
+          }
+        },
+      });
+      const assetId = randomUUID();
+      const events = [assetUpdated(assetId, 1), assetUpdated(assetId, 2), assetUpdated(assetId, 3)];
+      await b.append(events);
+      await waitFor(async () => (await b.inbox(events[2]!.id))?.status === 'processed', {
+        what: 'the last event to be processed',
+      });
+      await b.consumer.drain();
+      const value = async (name: string) => {
+        const metric = await metrics.getSingleMetric(name)?.get();
+        return metric?.values.filter((v) => v.labels.consumer === CONSUMER) ?? [];
+      };
+      expect((await value('assetops_inbox_processed_total'))[0]?.value).toBe(2);
+      const lagCount = (await value('assetops_inbox_event_lag_seconds')).find(
+        (v) => (v as { metricName?: string }).metricName === 'assetops_inbox_event_lag_seconds_count',
+      );
+      expect(lagCount?.value).toBe(2);
+      expect((await value('assetops_inbox_pending'))[0]?.value).toBe(0);
+      expect((await value('assetops_dead_letters_open'))[0]?.value).toBe(1);
+      expect((await value('assetops_inbox_oldest_pending_seconds'))[0]?.value).toBe(0);
+      // The batch was published twice; JetStream drops the republish by message id, the in-process
+      // bus delivers it and the inbox drops it (and counts it).
+      const duplicates = (await value('assetops_inbox_duplicates_total'))[0]?.value ?? 0;
+      expect(duplicates).toBe(transport.name === 'the in-process bus' ? 3 : 0);
+      expect(await metrics.metrics()).toContain('assetops_dead_letters_open{consumer="');
     });
 
     it("keeps a subject's order while one of its events waits for a retry, and lets other subjects pass", async () => {
