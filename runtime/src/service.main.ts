@@ -1,6 +1,7 @@
 import { createGateway, gatewayConfigSpec, upstreamsFromConfig } from '@assetops/gateway';
 import {
   ConfigError,
+  configureTracing,
   createLogger,
   createNatsBus,
   createPool,
@@ -16,6 +17,9 @@ import { defaultPorts, serviceDefinitions } from './services.js';
 // database (DATABASE_URL) and NATS JetStream (NATS_URL). The gateway needs the services' URLs.
 const name = process.argv[2];
 const known = [...Object.keys(serviceDefinitions), 'gateway'];
+
+// Spans go to an OpenTelemetry collector when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+const tracing = configureTracing(process.env);
 
 async function main(): Promise<void> {
   if (!name || !known.includes(name)) {
@@ -84,6 +88,7 @@ function onShutdown(stop: () => Promise<void>): void {
     if (stopping) return;
     stopping = true;
     await stop().catch(() => {});
+    await tracing.shutdown();
     process.exit(0);
   };
   process.once('SIGINT', handler);

@@ -27,3 +27,4 @@ export * from './messaging/outbox-relay.js';
 export * from './messaging/retry-policy.js';
 export * from './messaging/types.js';
 export * from './service.js';
+export * from './tracing.js';

@@ -9,8 +9,16 @@ import Fastify, {
   type RawServerDefault,
 } from 'fastify';
 import type { Logger } from '../logger.js';
+import { createTracer, parseTraceparent, type Span, type Tracer } from '../tracing.js';
 import { createMetricsRegistry, type MetricsRegistry, prometheus } from './metrics.js';
 import { problem, sendProblem, toProblem } from './problem.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The request's server span: its `traceparent` goes on the events the request causes. */
+    span: Span | undefined;
+  }
+}
 
 /** A Fastify instance typed for TypeBox route schemas, as every service builds its routes on. */
 export type HttpApp = FastifyInstance<
@@ -34,6 +42,8 @@ export interface HttpAppOptions {
   metrics?: MetricsRegistry;
   /** Largest accepted request body in bytes (default 1 MiB). */
   bodyLimit?: number;
+  /** Records the requests' server spans (default: one exporting where the process's tracing goes). */
+  tracer?: Tracer;
   /** Extra Fastify server options (trustProxy…). */
   server?: Partial<FastifyServerOptions>;
 }
@@ -89,7 +99,20 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [metrics],
   });
+  // Every request is a server span: a child of the caller's traceparent, else a new trace's root.
+  const tracer = opts.tracer ?? createTracer(opts.service);
+  app.decorateRequest('span', undefined);
+  app.addHook('onRequest', async (request) => {
+    const header = request.headers.traceparent;
+    request.span = tracer.startSpan(`${request.method} ${request.routeOptions.url ?? 'unmatched'}`, {
+      kind: 'server',
+      parent: parseTraceparent(typeof header === 'string' ? header : undefined),
+      attributes: { 'http.request.method': request.method, 'url.path': request.url.split('?')[0] ?? '' },
+    });
+  });
   app.addHook('onResponse', async (request, reply) => {
+    request.span?.setAttribute('http.response.status_code', reply.statusCode);
+    request.span?.end(reply.statusCode >= 500 ? new Error(`HTTP ${reply.statusCode}`) : undefined);
     duration.observe(
       {
         method: request.method,

@@ -23,7 +23,9 @@ export function commandMeta(request: FastifyRequest): CommandMeta {
   };
   return {
     correlationId: header('x-correlation-id') ?? request.id,
-    traceparent: validTraceparent(header('traceparent')),
+    // The request's own server span (a child of the caller's), so that the events it causes continue
+    // the trace; the header itself only when the app records no spans.
+    traceparent: request.span?.traceparent ?? validTraceparent(header('traceparent')),
     expectedVersion: parseIfMatch(header('if-match')),
   };
 }

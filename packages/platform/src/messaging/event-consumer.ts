@@ -11,6 +11,7 @@ import {
 } from '../db/pool.js';
 import { AppError, isRetryable } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { createTracer, parseTraceparent } from '../tracing.js';
 import { INBOX_CHANNEL, recordDeadLetter } from './dead-letters.js';
 import { LeaderLoop } from './leader-loop.js';
 import { defaultRetryPolicy, type RetryPolicy, retryDelayMs } from './retry-policy.js';
@@ -161,6 +162,7 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
   const handledTypes = new Set(Object.keys(handlers));
   const metrics = opts.metrics ? consumerMetrics(opts.metrics, { name, pool }) : undefined;
   const log = logger.child({ consumer: name });
+  const tracer = createTracer(name);
   let subscription: BusSubscriptionHandle | undefined;
 
   async function receive(batch: readonly EventEnvelope[]): Promise<void> {
@@ -341,9 +343,19 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
             };
             break;
           }
+          // The handler runs in a consumer span, a child of the span that produced the event; the
+          // events it appends in turn (which copy their cause's traceparent) continue from it.
+          const event = row.event as EventEnvelope<never>;
+          const span = tracer.startSpan(`${name} ${row.type}`, {
+            kind: 'consumer',
+            parent: parseTraceparent(event.traceparent),
+            attributes: { 'messaging.consumer.group.name': name, 'messaging.message.id': row.event_id },
+          });
           try {
-            await handler(client, row.event as EventEnvelope<never>);
+            await handler(client, { ...event, traceparent: span.traceparent });
+            span.end();
           } catch (error) {
+            span.end(error);
             knownFailures.set(row.event_id, error);
             // Undo the whole round (the failed handler may have written before throwing, or aborted the
             // transaction); the next round re-runs the events before it and records this failure.
