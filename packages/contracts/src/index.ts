@@ -5,6 +5,7 @@
 
 export * from './api/alert.api.js';
 export * from './api/asset.api.js';
+export * from './api/dashboard.api.js';
 export * from './api/maintenance.api.js';
 export * from './api/ops.api.js';
 export * from './api/problem.js';
