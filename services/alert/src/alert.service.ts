@@ -14,6 +14,7 @@ import {
 import { alertConfigSpec } from './alert.config.js';
 import { registerAlertRoutes } from './alerts/alert.routes.js';
 import { assetHandlers } from './assets/asset-handlers.js';
+import { decommissioningHandlers } from './assets/decommissioning-handlers.js';
 import { onboardingHandlers } from './assets/onboarding-handlers.js';
 import { registerBacktestRoutes } from './backtest/backtest.routes.js';
 import { TelemetryHistory } from './backtest/telemetry-client.js';
@@ -95,6 +96,13 @@ export async function createAlertService(ctx: ServiceContext): Promise<ServiceIn
       handlers: {
         ...noteProfile(assetHandlers({ clock: ctx.clock, ids: ctx.ids, profiles })),
         ...noteProfile(onboardingHandlers({ clock: ctx.clock, ids: ctx.ids, profiles })),
+        ...decommissioningHandlers({
+          clock: ctx.clock,
+          ids: ctx.ids,
+          onRulesEnabled: (rules) => {
+            for (const rule of rules) relevance.noteRule(rule);
+          },
+        }),
         ...eventHandler(TelemetryAggregated, (tx, event) => evaluator.onTelemetry(tx, event)),
       },
       accept: relevance.accepts,

@@ -9,13 +9,16 @@ import {
 } from '@assetops/platform';
 import { assetConfigSpec } from './asset.config.js';
 import { registerAssetRoutes } from './assets/asset.routes.js';
+import { registerDecommissionRoutes } from './sagas/decommissioning.routes.js';
+import { DecommissioningSagas } from './sagas/decommissioning.runner.js';
 import { OnboardingSagas } from './sagas/onboarding.runner.js';
 import { registerSagaRoutes } from './sagas/saga.routes.js';
 
 /**
- * The Asset service's composition root: its HTTP app on its own database, and the onboarding saga
- * it orchestrates. It produces AssetRegistered, AssetUpdated, AssetStatusChanged and the saga's
- * requests through its outbox, and consumes the participants' replies (from telemetry and alert).
+ * The Asset service's composition root: its HTTP app on its own database, and the onboarding and
+ * decommissioning sagas it orchestrates. It produces AssetRegistered, AssetUpdated,
+ * AssetStatusChanged and the sagas' requests through its outbox, and consumes the participants'
+ * replies (from telemetry, alert and maintenance).
  *
  * @example
  * const { app } = await createAssetService(ctx); await app.listen({ port: 0 });
@@ -26,13 +29,9 @@ export async function createAssetService(ctx: ServiceContext): Promise<ServiceIn
     stepTimeoutMs: config.ASSET_SAGA_STEP_TIMEOUT,
     maxAttempts: config.ASSET_SAGA_MAX_ATTEMPTS,
   };
-  const sagas = new OnboardingSagas({
-    pool: ctx.pool,
-    clock: ctx.clock,
-    ids: ctx.ids,
-    policy,
-    logger: ctx.logger,
-  });
+  const sagaDeps = { pool: ctx.pool, clock: ctx.clock, ids: ctx.ids, policy, logger: ctx.logger };
+  const sagas = new OnboardingSagas(sagaDeps);
+  const decommissioning = new DecommissioningSagas(sagaDeps);
   const deadlines = new LeaderLoop({
     name: 'asset-saga-deadlines',
     pool: ctx.pool,
@@ -43,21 +42,34 @@ export async function createAssetService(ctx: ServiceContext): Promise<ServiceIn
     standbyRetryMs: 5000,
     errorBackoff: { baseMs: 500, maxMs: 30_000 },
     logger: ctx.logger,
-    work: () => sagas.checkDeadlines(),
+    work: async () => {
+      const onboarding = await sagas.checkDeadlines();
+      const decommissions = await decommissioning.checkDeadlines();
+      const nextInMs = [onboarding.nextInMs, decommissions.nextInMs].filter((ms) => ms !== undefined);
+      return {
+        processed: onboarding.processed + decommissions.processed,
+        more: onboarding.more || decommissions.more,
+        ...(nextInMs.length > 0 ? { nextInMs: Math.min(...nextInMs) } : {}),
+      };
+    },
   });
 
   const app = await createHttpApp({
     service: 'asset',
     logger: ctx.logger,
     metrics: ctx.metrics,
-    description: 'Asset identity, metadata and lifecycle; the onboarding saga of new assets.',
+    description: 'Asset identity, metadata and lifecycle; the onboarding and decommissioning sagas.',
     readiness: { database: async () => void (await ctx.pool.query('SELECT 1')) },
   });
   registerAssetRoutes(app, { pool: ctx.pool, clock: ctx.clock, ids: ctx.ids, onChange: sagas.onAssetChange });
-  registerSagaRoutes(app, { pool: ctx.pool, sagas });
+  registerDecommissionRoutes(app, { sagas: decommissioning });
+  registerSagaRoutes(app, { pool: ctx.pool, onboarding: sagas, decommissioning });
   return {
     app,
-    consumer: { sources: ['telemetry', 'alert'], handlers: sagas.handlers() },
+    consumer: {
+      sources: ['telemetry', 'alert', 'maintenance'],
+      handlers: { ...sagas.handlers(), ...decommissioning.handlers() },
+    },
     async start() {
       deadlines.start();
     },

@@ -7,6 +7,7 @@ import {
   type ServiceInstance,
 } from '@assetops/platform';
 import { alertHandlers } from './alerts/alert-handlers.js';
+import { decommissioningHandlers } from './assets/decommissioning-handlers.js';
 import { knownAssetHandlers } from './assets/known-assets.js';
 import { maintenanceConfigSpec, slaPolicy } from './maintenance.config.js';
 import { planUsageHandlers } from './plans/plan.handlers.js';
@@ -68,6 +69,7 @@ export async function createMaintenanceService(ctx: ServiceContext): Promise<Ser
         ...knownAssetHandlers(),
         ...alertHandlers({ ...workOrders, skills: config.MAINTENANCE_SKILL_MAP }),
         ...planUsageHandlers(workOrders),
+        ...decommissioningHandlers(workOrders),
       },
       accept: usage.accepts,
     },

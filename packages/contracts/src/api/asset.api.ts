@@ -74,3 +74,17 @@ export const AssetPageSchema = Type.Object({
   nextCursor: Type.Union([Type.String(), Type.Null()]),
 });
 export type AssetPage = Static<typeof AssetPageSchema>;
+
+/**
+ * `POST /api/v1/assets/:id/decommission` (body optional). `force`: work orders in progress are
+ * cancelled too instead of Maintenance refusing; `reason` is kept on the saga and becomes the
+ * asset's status reason once decommissioned.
+ */
+export const DecommissionAssetBody = Type.Object(
+  {
+    force: Type.Optional(Type.Boolean({ default: false })),
+    reason: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
+  },
+  { additionalProperties: false },
+);
+export type DecommissionAssetBody = Static<typeof DecommissionAssetBody>;

@@ -1,11 +1,14 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 
-/** The sagas a service runs; the Asset service runs `onboarding` for every new asset. */
-export const SagaTypes = ['onboarding'] as const;
+/**
+ * The sagas a service runs; the Asset service runs `onboarding` for every new asset and
+ * `decommissioning` when an asset is taken out of service.
+ */
+export const SagaTypes = ['onboarding', 'decommissioning'] as const;
 export type SagaType = (typeof SagaTypes)[number];
 export const SagaTypeSchema = Type.Union(
   SagaTypes.map((t) => Type.Literal(t)),
-  { description: 'onboarding' },
+  { description: 'onboarding or decommissioning' },
 );
 
 /**
@@ -20,8 +23,19 @@ export const SagaStatusSchema = Type.Union(
   { description: 'running, compensating, completed, failed or needs_attention' },
 );
 
-/** Where one step is: requested and `pending`, `done`, then possibly `compensating`, `compensated` or `skipped`. */
-export const SagaStepStatuses = ['pending', 'done', 'compensating', 'compensated', 'skipped'] as const;
+/**
+ * Where one step is: `pending` (requested, or not yet reached), `done`, then possibly
+ * `compensating`, `compensated` or `skipped`; `refused` when its participant said no (and changed
+ * nothing).
+ */
+export const SagaStepStatuses = [
+  'pending',
+  'done',
+  'compensating',
+  'compensated',
+  'skipped',
+  'refused',
+] as const;
 export type SagaStepStatus = (typeof SagaStepStatuses)[number];
 
 /** What a person can do about a saga in `needs_attention`. */
@@ -52,6 +66,11 @@ export const SagaSchema = Type.Object({
   deadline: Nullable(Time),
   reason: Nullable(Type.String()),
   attention: Nullable(Type.String()),
+  /**
+   * What the saga was started with, by type; decommissioning: `{ force, note, formerStatus }`
+   * (the status the asset goes back to when the saga is called off). Null for onboarding.
+   */
+  input: Nullable(Type.Record(Type.String(), Type.Unknown())),
   actions: Type.Array(Type.Union(SagaActions.map((a) => Type.Literal(a)))),
   version: Type.Integer({ minimum: 1 }),
   createdAt: Time,
@@ -63,6 +82,9 @@ export type Saga = Static<typeof SagaSchema>;
  * One entry of a saga's history: on which `step` (a participant, or `asset` for the asset's own
  * status change), which `action` (`initialize`, `compensate`, `activate`, `mark_failed`) and its
  * `outcome` (`requested`, `confirmed`, `timed_out`, `retried`, `skipped`, `done`, `unchanged`).
+ * Decommissioning adds the actions `execute` (a participant's step), `hold` (the asset moved to
+ * decommissioning), `decommission` and `restore` (the asset back to its former status), and the
+ * outcome `refused`.
  */
 export const SagaHistoryEntrySchema = Type.Object({
   seq: Type.Integer({ minimum: 1 }),

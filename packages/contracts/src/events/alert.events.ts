@@ -133,6 +133,50 @@ export const ThresholdsRemoved = defineEvent({
 });
 export type ThresholdsRemovedData = Static<typeof ThresholdsRemoved.data>;
 
+/**
+ * Alert took the asset out of alerting for a decommissioning saga (`sagaId`): `ruleIds` are the
+ * asset's rules it disabled (all the asset's rules disabled by this saga, on a repeated request),
+ * `clearedAlerts` how many active alerts it cleared (each raised one with an AlertCleared). Rules
+ * of a whole asset type are left alone: they serve other assets. The answer to a
+ * DecommissioningStepRequested (step alert).
+ *
+ * @example
+ * { assetId, sagaId, ruleIds: [ruleId], clearedAlerts: 1, at: '2026-01-01T00:00:00.000Z' }
+ */
+export const AssetAlertingDisabled = defineEvent({
+  name: 'AssetAlertingDisabled',
+  service: 'alert',
+  version: 1,
+  type: 'assetops.alert.asset-alerting-disabled.v1',
+  data: Type.Object(
+    {
+      assetId: Id,
+      sagaId: Id,
+      ruleIds: Type.Array(Id),
+      clearedAlerts: Type.Integer({ minimum: 0 }),
+      at: Time,
+    },
+    { additionalProperties: false },
+  ),
+});
+export type AssetAlertingDisabledData = Static<typeof AssetAlertingDisabled.data>;
+
+/**
+ * Alert re-enabled exactly the rules the decommissioning saga `sagaId` had disabled (`ruleIds`,
+ * empty when there was nothing left to undo). The answer to a DecommissioningCompensationRequested.
+ */
+export const AssetAlertingRestored = defineEvent({
+  name: 'AssetAlertingRestored',
+  service: 'alert',
+  version: 1,
+  type: 'assetops.alert.asset-alerting-restored.v1',
+  data: Type.Object(
+    { assetId: Id, sagaId: Id, ruleIds: Type.Array(Id), at: Time },
+    { additionalProperties: false },
+  ),
+});
+export type AssetAlertingRestoredData = Static<typeof AssetAlertingRestored.data>;
+
 export const alertEvents = [
   AlertRaised,
   AlertEscalated,
@@ -140,4 +184,6 @@ export const alertEvents = [
   AlertCleared,
   ThresholdsInitialized,
   ThresholdsRemoved,
+  AssetAlertingDisabled,
+  AssetAlertingRestored,
 ] as const;

@@ -172,10 +172,84 @@ export const OnboardingCompensationRequested = defineEvent({
 });
 export type OnboardingCompensationRequestedData = Static<typeof OnboardingCompensationRequested.data>;
 
+/**
+ * The steps of the decommissioning saga the Asset service runs on `POST /assets/:id/decommission`,
+ * in action order, one at a time: Maintenance withdraws (cancels open work orders, deactivates
+ * plans; it may refuse), Alert disables the asset's rules and clears its alerts, Telemetry stops
+ * ingestion. Compensations run in the reverse order.
+ */
+export const DecommissioningSteps = ['maintenance', 'alert', 'telemetry'] as const;
+export type DecommissioningStep = (typeof DecommissioningSteps)[number];
+export const DecommissioningStepSchema = Type.Union(
+  DecommissioningSteps.map((s) => Type.Literal(s)),
+  { description: 'maintenance, alert or telemetry' },
+);
+
+/**
+ * The decommissioning saga asks a participant to take its part of the asset out of service
+ * (`attempt` > 1: asked again after no answer in time). `force` lets Maintenance cancel work in
+ * progress instead of refusing; `note` is the reason the person gave. A participant that has done
+ * it already answers with its confirmation again.
+ *
+ * @example
+ * { sagaId, assetId, assetType: 'pump', step: 'maintenance', attempt: 1, force: false, note: 'replaced' }
+ */
+export const DecommissioningStepRequested = defineEvent({
+  name: 'DecommissioningStepRequested',
+  service: 'asset',
+  version: 1,
+  type: 'assetops.asset.decommissioning-step-requested.v1',
+  data: Type.Object(
+    {
+      sagaId: Type.String({ format: 'uuid' }),
+      assetId: Type.String({ format: 'uuid' }),
+      assetType: AssetTypeSchema,
+      step: DecommissioningStepSchema,
+      attempt: Type.Integer({ minimum: 1 }),
+      force: Type.Boolean(),
+      note: Type.Union([Type.String({ maxLength: 1000 }), Type.Null()]),
+    },
+    { additionalProperties: false },
+  ),
+});
+export type DecommissioningStepRequestedData = Static<typeof DecommissioningStepRequested.data>;
+
+/**
+ * The decommissioning saga was called off (a refusal, a timeout) and asks a participant to undo
+ * what this saga made it do: Telemetry reopens ingestion, Alert re-enables the rules it disabled,
+ * Maintenance reactivates the plans it deactivated. Idempotent on the participant's side: undoing
+ * twice, or what was never done, still answers with a confirmation.
+ *
+ * @example
+ * { sagaId, assetId, assetType: 'pump', step: 'alert', attempt: 1, reason: 'telemetry did not confirm after 3 attempts' }
+ */
+export const DecommissioningCompensationRequested = defineEvent({
+  name: 'DecommissioningCompensationRequested',
+  service: 'asset',
+  version: 1,
+  type: 'assetops.asset.decommissioning-compensation-requested.v1',
+  data: Type.Object(
+    {
+      sagaId: Type.String({ format: 'uuid' }),
+      assetId: Type.String({ format: 'uuid' }),
+      assetType: AssetTypeSchema,
+      step: DecommissioningStepSchema,
+      attempt: Type.Integer({ minimum: 1 }),
+      reason: Type.String({ maxLength: 1000 }),
+    },
+    { additionalProperties: false },
+  ),
+});
+export type DecommissioningCompensationRequestedData = Static<
+  typeof DecommissioningCompensationRequested.data
+>;
+
 export const assetEvents = [
   AssetRegistered,
   AssetUpdated,
   AssetStatusChanged,
   OnboardingStepRequested,
   OnboardingCompensationRequested,
+  DecommissioningStepRequested,
+  DecommissioningCompensationRequested,
 ] as const;

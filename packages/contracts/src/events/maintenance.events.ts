@@ -153,9 +153,88 @@ export const WorkOrderPriorityChanged = defineEvent({
 });
 export type WorkOrderPriorityChangedData = Static<typeof WorkOrderPriorityChanged.data>;
 
+/**
+ * Maintenance withdrew from the asset for a decommissioning saga (`sagaId`): it cancelled the
+ * asset's unfinished work orders (`cancelledWorkOrderIds`; with `forced`, work in progress too) and
+ * deactivated its active plans (`deactivatedPlanIds`). The answer to a DecommissioningStepRequested
+ * (step maintenance); a repeated request is answered with the same lists.
+ *
+ * @example
+ * { assetId, sagaId, cancelledWorkOrderIds: [woId], deactivatedPlanIds: [planId], forced: false, at }
+ */
+export const AssetMaintenanceWithdrawn = defineEvent({
+  name: 'AssetMaintenanceWithdrawn',
+  service: 'maintenance',
+  version: 1,
+  type: 'assetops.maintenance.asset-maintenance-withdrawn.v1',
+  data: Type.Object(
+    {
+      assetId: Id,
+      sagaId: Id,
+      cancelledWorkOrderIds: Type.Array(Id),
+      deactivatedPlanIds: Type.Array(Id),
+      forced: Type.Boolean(),
+      at: Time,
+    },
+    { additionalProperties: false },
+  ),
+});
+export type AssetMaintenanceWithdrawnData = Static<typeof AssetMaintenanceWithdrawn.data>;
+
+/**
+ * Maintenance refused to withdraw from the asset: work is in progress on it (`code`
+ * `WORK_IN_PROGRESS`, the work orders in `workOrderIds`) and the saga was not forced. Nothing was
+ * changed. The decommissioning saga compensates and shows `reason`.
+ */
+export const AssetMaintenanceWithdrawalRefused = defineEvent({
+  name: 'AssetMaintenanceWithdrawalRefused',
+  service: 'maintenance',
+  version: 1,
+  type: 'assetops.maintenance.asset-maintenance-withdrawal-refused.v1',
+  data: Type.Object(
+    {
+      assetId: Id,
+      sagaId: Id,
+      code: Type.String({ minLength: 1, maxLength: 100 }),
+      reason: Type.String({ maxLength: 1000 }),
+      workOrderIds: Type.Array(Id),
+      at: Time,
+    },
+    { additionalProperties: false },
+  ),
+});
+export type AssetMaintenanceWithdrawalRefusedData = Static<typeof AssetMaintenanceWithdrawalRefused.data>;
+
+/**
+ * Maintenance undid its withdrawal for the decommissioning saga `sagaId`: the plans it had
+ * deactivated are active again (`reactivatedPlanIds`, their schedules restarted from now). The work
+ * orders it cancelled stay cancelled — a cancelled work order is final — and each got a note
+ * (`cancelledWorkOrderIds`), so that a dispatcher can open again what is still needed.
+ */
+export const AssetMaintenanceRestored = defineEvent({
+  name: 'AssetMaintenanceRestored',
+  service: 'maintenance',
+  version: 1,
+  type: 'assetops.maintenance.asset-maintenance-restored.v1',
+  data: Type.Object(
+    {
+      assetId: Id,
+      sagaId: Id,
+      reactivatedPlanIds: Type.Array(Id),
+      cancelledWorkOrderIds: Type.Array(Id),
+      at: Time,
+    },
+    { additionalProperties: false },
+  ),
+});
+export type AssetMaintenanceRestoredData = Static<typeof AssetMaintenanceRestored.data>;
+
 export const maintenanceEvents = [
   WorkOrderCreated,
   WorkOrderStatusChanged,
   WorkOrderAssigned,
   WorkOrderPriorityChanged,
+  AssetMaintenanceWithdrawn,
+  AssetMaintenanceWithdrawalRefused,
+  AssetMaintenanceRestored,
 ] as const;

@@ -83,8 +83,48 @@ export const TelemetryStreamClosed = defineEvent({
 });
 export type TelemetryStreamClosedData = Static<typeof TelemetryStreamClosed.data>;
 
+const SagaReply = Type.Object(
+  {
+    assetId: Type.String({ format: 'uuid' }),
+    sagaId: Type.String({ format: 'uuid' }),
+    at: Type.String({ format: 'date-time' }),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * Telemetry holds the asset's readings back for a decommissioning saga (`sagaId`): they are
+ * rejected `ASSET_DECOMMISSIONING`. The answer to a DecommissioningStepRequested (step telemetry).
+ *
+ * @example
+ * { assetId, sagaId, at: '2026-01-01T00:00:00.000Z' }
+ */
+export const TelemetryIngestionStopped = defineEvent({
+  name: 'TelemetryIngestionStopped',
+  service: 'telemetry',
+  version: 1,
+  type: 'assetops.telemetry.ingestion-stopped.v1',
+  data: SagaReply,
+});
+export type TelemetryIngestionStoppedData = Static<typeof TelemetryIngestionStopped.data>;
+
+/**
+ * Telemetry lifted the hold of the decommissioning saga `sagaId`: readings of the asset are accepted
+ * again (unless something else closed them). The answer to a DecommissioningCompensationRequested.
+ */
+export const TelemetryIngestionReopened = defineEvent({
+  name: 'TelemetryIngestionReopened',
+  service: 'telemetry',
+  version: 1,
+  type: 'assetops.telemetry.ingestion-reopened.v1',
+  data: SagaReply,
+});
+export type TelemetryIngestionReopenedData = Static<typeof TelemetryIngestionReopened.data>;
+
 export const telemetryEvents = [
   TelemetryAggregated,
   TelemetryStreamInitialized,
   TelemetryStreamClosed,
+  TelemetryIngestionStopped,
+  TelemetryIngestionReopened,
 ] as const;

@@ -146,7 +146,7 @@ export class OnboardingSagas {
    */
   async checkDeadlines(): Promise<{ processed: number; more: boolean; nextInMs?: number }> {
     const now = this.deps.clock.now();
-    const due = await dueSagas(this.deps.pool, now, DEADLINE_BATCH);
+    const due = await dueSagas(this.deps.pool, 'onboarding', now, DEADLINE_BATCH);
     let failures = 0;
     for (const id of due) {
       try {
@@ -201,7 +201,8 @@ export class OnboardingSagas {
     if (!assetId || (ofAsset !== undefined && assetId !== ofAsset)) return null;
     const asset = await loadAssetForUpdate(tx, assetId);
     const saga = await loadSagaForUpdate(tx, sagaId);
-    if (!asset || !saga) return null;
+    // Another type's saga (a reply naming it by mistake) is not this runner's to decide on.
+    if (!asset || !saga || saga.type !== 'onboarding') return null;
     const transition = decide(saga, input, {
       now: this.deps.clock.now(),
       assetStatus: asset.status,

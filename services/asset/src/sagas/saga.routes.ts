@@ -1,8 +1,9 @@
 import { ListSagasQuery, ProblemSchema, SagaDetailSchema, SagaPageSchema } from '@assetops/contracts';
 import { commandMeta, type HttpApp, NotFoundError, type Pool } from '@assetops/platform';
 import { Type } from '@sinclair/typebox';
+import type { DecommissioningSagas } from './decommissioning.runner.js';
 import type { OnboardingSagas } from './onboarding.runner.js';
-import { findSagaDetail, listSagas } from './saga.store.js';
+import { findSagaDetail, listSagas, sagaIdentity } from './saga.store.js';
 
 const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 const tags = ['sagas'];
@@ -12,7 +13,10 @@ const errors = { 400: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema };
  * The saga API: each saga's state and step history, a filtered list, and what a person can do
  * about a saga in needs_attention (retry the step it is stuck on, or skip it).
  */
-export function registerSagaRoutes(app: HttpApp, deps: { pool: Pool; sagas: OnboardingSagas }): void {
+export function registerSagaRoutes(
+  app: HttpApp,
+  deps: { pool: Pool; onboarding: OnboardingSagas; decommissioning: DecommissioningSagas },
+): void {
   const detail = async (id: string) => {
     const saga = await findSagaDetail(deps.pool, id);
     if (!saga) throw new NotFoundError('SAGA_NOT_FOUND', `saga ${id} does not exist`);
@@ -55,7 +59,9 @@ export function registerSagaRoutes(app: HttpApp, deps: { pool: Pool; sagas: Onbo
         schema: { tags, summary, params: IdParams, response: { 200: SagaDetailSchema, ...errors } },
       },
       async (request) => {
-        const saga = await deps.sagas.act(request.params.id, action, commandMeta(request));
+        const identity = await sagaIdentity(deps.pool, request.params.id);
+        const runner = identity?.type === 'decommissioning' ? deps.decommissioning : deps.onboarding;
+        const saga = identity ? await runner.act(request.params.id, action, commandMeta(request)) : null;
         if (!saga) throw new NotFoundError('SAGA_NOT_FOUND', `saga ${request.params.id} does not exist`);
         return detail(saga.id);
       },

@@ -1,5 +1,5 @@
 import {
-  type OnboardingStep,
+  DecommissioningSteps,
   OnboardingSteps,
   type Saga,
   type SagaDetail,
@@ -9,36 +9,43 @@ import {
   type SagaType,
 } from '@assetops/contracts';
 import { decodeCursor, encodeCursor, type Queryable } from '@assetops/platform';
+import {
+  type DecommissioningHistoryItem,
+  type DecommissioningInput,
+  type DecommissioningSaga,
+  decommissioningActions,
+} from './decommissioning.saga.js';
 import { type OnboardingSaga, type SagaHistoryItem, sagaActions } from './onboarding.saga.js';
+
+/** A saga of any type the Asset service runs, as stored. */
+export type StoredSaga = OnboardingSaga | DecommissioningSaga;
 
 interface SagaRow {
   id: string;
-  type: 'onboarding';
+  type: SagaType;
   asset_id: string;
   status: SagaStatus;
-  step: OnboardingStep | null;
-  steps: Record<OnboardingStep, SagaStepStatus>;
+  step: string | null;
+  steps: Record<string, SagaStepStatus>;
   attempts: number;
   deadline: Date | null;
   reason: string | null;
   attention: string | null;
   correlation_id: string | null;
+  input: Record<string, unknown> | null;
   version: number;
   created_at: Date;
   updated_at: Date;
 }
 
 const COLUMNS =
-  'id, type, asset_id, status, step, steps, attempts, deadline, reason, attention, correlation_id, version, created_at, updated_at';
+  'id, type, asset_id, status, step, steps, attempts, deadline, reason, attention, correlation_id, input, version, created_at, updated_at';
 
-function fromRow(row: SagaRow): OnboardingSaga {
-  return {
+function fromRow(row: SagaRow): StoredSaga {
+  const common = {
     id: row.id,
-    type: row.type,
     assetId: row.asset_id,
     status: row.status,
-    step: row.step,
-    steps: row.steps,
     attempts: row.attempts,
     deadline: row.deadline?.toISOString() ?? null,
     reason: row.reason,
@@ -48,31 +55,52 @@ function fromRow(row: SagaRow): OnboardingSaga {
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };
+  // The row's type says which saga's step names and input its JSON columns hold.
+  if (row.type === 'decommissioning') {
+    return {
+      ...common,
+      type: 'decommissioning',
+      step: row.step as DecommissioningSaga['step'],
+      steps: row.steps as DecommissioningSaga['steps'],
+      input: row.input as unknown as DecommissioningInput,
+    };
+  }
+  return {
+    ...common,
+    type: 'onboarding',
+    step: row.step as OnboardingSaga['step'],
+    steps: row.steps as OnboardingSaga['steps'],
+  };
 }
 
 /** The saga as the API shows it. */
-export function toApiSaga(saga: OnboardingSaga): Saga {
+export function toApiSaga(saga: StoredSaga): Saga {
+  const steps =
+    saga.type === 'decommissioning'
+      ? DecommissioningSteps.map((name) => ({ name, status: saga.steps[name] }))
+      : OnboardingSteps.map((name) => ({ name, status: saga.steps[name] }));
   return {
     id: saga.id,
     type: saga.type,
     assetId: saga.assetId,
     status: saga.status,
     step: saga.step,
-    steps: OnboardingSteps.map((name) => ({ name, status: saga.steps[name] })),
+    steps,
     attempts: saga.attempts,
     deadline: saga.deadline,
     reason: saga.reason,
     attention: saga.attention,
-    actions: sagaActions(saga),
+    input: saga.type === 'decommissioning' ? { ...saga.input } : null,
+    actions: saga.type === 'decommissioning' ? decommissioningActions(saga) : sagaActions(saga),
     version: saga.version,
     createdAt: saga.createdAt,
     updatedAt: saga.updatedAt,
   };
 }
 
-export async function insertSaga(db: Queryable, saga: OnboardingSaga): Promise<void> {
+export async function insertSaga(db: Queryable, saga: StoredSaga): Promise<void> {
   await db.query(
-    `INSERT INTO sagas (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+    `INSERT INTO sagas (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
     [
       saga.id,
       saga.type,
@@ -85,6 +113,7 @@ export async function insertSaga(db: Queryable, saga: OnboardingSaga): Promise<v
       saga.reason,
       saga.attention,
       saga.correlationId,
+      saga.type === 'decommissioning' ? JSON.stringify(saga.input) : null,
       saga.version,
       saga.createdAt,
       saga.updatedAt,
@@ -92,7 +121,7 @@ export async function insertSaga(db: Queryable, saga: OnboardingSaga): Promise<v
   );
 }
 
-export async function updateSaga(db: Queryable, saga: OnboardingSaga): Promise<void> {
+export async function updateSaga(db: Queryable, saga: StoredSaga): Promise<void> {
   await db.query(
     `UPDATE sagas SET status = $2, step = $3, steps = $4, attempts = $5, deadline = $6, reason = $7,
             attention = $8, version = $9, updated_at = $10
@@ -116,7 +145,7 @@ export async function updateSaga(db: Queryable, saga: OnboardingSaga): Promise<v
 export async function appendSagaHistory(
   db: Queryable,
   sagaId: string,
-  items: readonly SagaHistoryItem[],
+  items: readonly (SagaHistoryItem | DecommissioningHistoryItem)[],
   at: string,
 ): Promise<void> {
   if (items.length === 0) return;
@@ -136,15 +165,36 @@ export async function appendSagaHistory(
   );
 }
 
-export async function loadSagaForUpdate(tx: Queryable, id: string): Promise<OnboardingSaga | null> {
+export async function loadSagaForUpdate(tx: Queryable, id: string): Promise<StoredSaga | null> {
   const { rows } = await tx.query<SagaRow>(`SELECT ${COLUMNS} FROM sagas WHERE id = $1 FOR UPDATE`, [id]);
   return rows[0] ? fromRow(rows[0]) : null;
 }
 
 /** The asset a saga belongs to (read without a lock: it never changes). */
 export async function sagaAssetId(db: Queryable, id: string): Promise<string | null> {
-  const { rows } = await db.query<{ asset_id: string }>('SELECT asset_id FROM sagas WHERE id = $1', [id]);
-  return rows[0]?.asset_id ?? null;
+  return (await sagaIdentity(db, id))?.assetId ?? null;
+}
+
+/** A saga's asset and type (read without a lock: neither ever changes). */
+export async function sagaIdentity(
+  db: Queryable,
+  id: string,
+): Promise<{ assetId: string; type: SagaType } | null> {
+  const { rows } = await db.query<{ asset_id: string; type: SagaType }>(
+    'SELECT asset_id, type FROM sagas WHERE id = $1',
+    [id],
+  );
+  return rows[0] ? { assetId: rows[0].asset_id, type: rows[0].type } : null;
+}
+
+/** The asset's decommissioning saga that is not over, if any (at most one: a unique index). */
+export async function findOpenDecommissioning(db: Queryable, assetId: string): Promise<string | null> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT id FROM sagas
+      WHERE asset_id = $1 AND type = 'decommissioning' AND status IN ('running', 'compensating', 'needs_attention')`,
+    [assetId],
+  );
+  return rows[0]?.id ?? null;
 }
 
 /** The asset's onboarding saga that is not over, if any (at most one: a unique index). */
@@ -212,11 +262,11 @@ export async function listSagas(
   return { items, nextCursor };
 }
 
-/** Ids of sagas whose deadline has passed, earliest first. */
-export async function dueSagas(db: Queryable, now: Date, limit: number): Promise<string[]> {
+/** Ids of the sagas of one type whose deadline has passed, earliest first. */
+export async function dueSagas(db: Queryable, type: SagaType, now: Date, limit: number): Promise<string[]> {
   const { rows } = await db.query<{ id: string }>(
-    'SELECT id FROM sagas WHERE deadline <= $1 ORDER BY deadline LIMIT $2',
-    [now, limit],
+    'SELECT id FROM sagas WHERE deadline <= $1 AND type = $3 ORDER BY deadline LIMIT $2',
+    [now, limit, type],
   );
   return rows.map((r) => r.id);
 }

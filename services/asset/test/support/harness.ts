@@ -25,6 +25,7 @@ import {
 import { createTestDatabase, ManualClock, type TestDatabase } from '@assetops/platform/testkit';
 import { assetConfigSpec } from '../../src/asset.config.js';
 import { assetService, createAssetService } from '../../src/index.js';
+import { DecommissioningSagas } from '../../src/sagas/decommissioning.runner.js';
 import { OnboardingSagas } from '../../src/sagas/onboarding.runner.js';
 
 export interface AssetHarness {
@@ -84,6 +85,7 @@ export async function startAsset(
     return {
       service,
       deadlines: new OnboardingSagas({ pool: db.pool, clock, ids: uuidV7Ids, policy }),
+      decommissionDeadlines: new DecommissioningSagas({ pool: db.pool, clock, ids: uuidV7Ids, policy }),
     };
   };
   let current = await create();
@@ -142,7 +144,9 @@ export async function startAsset(
         : createEvent(ThresholdsRemoved, { assetId, sagaId, ruleIds: [], at }, meta);
     },
     async checkDeadlines() {
-      return (await current.deadlines.checkDeadlines()).processed;
+      const onboarding = await current.deadlines.checkDeadlines();
+      const decommissioning = await current.decommissionDeadlines.checkDeadlines();
+      return onboarding.processed + decommissioning.processed;
     },
     async outbox(type) {
       const { rows } = await db.pool.query<{ event: EventEnvelope }>(

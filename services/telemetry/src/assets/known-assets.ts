@@ -3,9 +3,13 @@ import {
   type AssetRegisteredData,
   AssetStatusChanged,
   type AssetStatusChangedData,
+  DecommissioningCompensationRequested,
+  DecommissioningStepRequested,
   type EventEnvelope,
   OnboardingCompensationRequested,
   OnboardingStepRequested,
+  TelemetryIngestionReopened,
+  TelemetryIngestionStopped,
   TelemetryStreamClosed,
   TelemetryStreamInitialized,
 } from '@assetops/contracts';
@@ -27,6 +31,8 @@ export interface KnownAsset {
   status: string;
   /** False while ingestion is closed for the asset. */
   accepting: boolean;
+  /** The decommissioning saga holding the asset's readings back, if any. */
+  heldBySaga: string | null;
 }
 
 /** Why a reading for this asset cannot be accepted, or undefined when it can. */
@@ -38,6 +44,12 @@ export function refusal(asset: KnownAsset | undefined): { code: string; reason: 
     };
   if (asset.status === 'decommissioned')
     return { code: 'ASSET_DECOMMISSIONED', reason: 'the asset is decommissioned' };
+  if (asset.heldBySaga !== null) {
+    return {
+      code: 'ASSET_DECOMMISSIONING',
+      reason: `the asset is being decommissioned (saga ${asset.heldBySaga}): readings are not accepted`,
+    };
+  }
   if (!asset.accepting) return { code: 'INGESTION_CLOSED', reason: 'ingestion is closed for this asset' };
   return undefined;
 }
@@ -70,8 +82,9 @@ export class KnownAssets {
         asset_type: string;
         status: string;
         accepting: boolean;
+        held_by_saga: string | null;
       }>(
-        'SELECT asset_id, asset_type, status, accepting FROM known_assets WHERE asset_id = ANY($1::uuid[])',
+        'SELECT asset_id, asset_type, status, accepting, held_by_saga FROM known_assets WHERE asset_id = ANY($1::uuid[])',
         [missing],
       );
       for (const r of rows) {
@@ -80,6 +93,7 @@ export class KnownAssets {
           assetType: r.asset_type,
           status: r.status,
           accepting: r.accepting,
+          heldBySaga: r.held_by_saga,
         };
         found.set(r.asset_id, asset);
         this.cache.set(r.asset_id, { asset, until: nowMs + this.ttlMs });
@@ -98,6 +112,11 @@ export class KnownAssets {
    * a registered asset's stream is open at once (TelemetryStreamInitialized); a request of the saga
    * (re)opens it and confirms again; a compensation closes ingestion (TelemetryStreamClosed). Every
    * answer is sent whatever the state was, so a repeated request is answered, never ignored.
+   *
+   * In the decommissioning saga: its request holds the asset's readings back (rejected
+   * `ASSET_DECOMMISSIONING`, TelemetryIngestionStopped); its compensation lifts that saga's hold
+   * (TelemetryIngestionReopened) — and only that saga's, so it is idempotent and never reopens what
+   * something else closed.
    */
   handlers(events: { clock: Clock; ids: IdGenerator }): EventHandlers {
     const answer = async (
@@ -106,6 +125,21 @@ export class KnownAssets {
       def: typeof TelemetryStreamInitialized | typeof TelemetryStreamClosed,
       assetId: string,
       sagaId: string | null,
+    ) => {
+      await appendToOutbox(tx, [
+        createEvent(
+          def,
+          { assetId, sagaId, at: events.clock.now().toISOString() },
+          { subject: assetId, clock: events.clock, ids: events.ids, causedBy: cause },
+        ),
+      ]);
+    };
+    const sagaAnswer = async (
+      tx: PoolClient,
+      cause: EventEnvelope,
+      def: typeof TelemetryIngestionStopped | typeof TelemetryIngestionReopened,
+      assetId: string,
+      sagaId: string,
     ) => {
       await appendToOutbox(tx, [
         createEvent(
@@ -128,6 +162,29 @@ export class KnownAssets {
         if (d.step !== 'telemetry') return;
         await this.setAccepting(tx, d.assetId, d.assetType, true, event.time);
         await answer(tx, event, TelemetryStreamInitialized, d.assetId, d.sagaId);
+      }),
+      ...eventHandler(DecommissioningStepRequested, async (tx, event) => {
+        const d = event.data;
+        if (d.step !== 'telemetry') return;
+        // Known from now on (its registration was missed): held, whatever its status turns out to be.
+        await tx.query(
+          `INSERT INTO known_assets (asset_id, asset_type, status, held_by_saga, version, updated_at)
+           VALUES ($1, $2, 'decommissioning', $3, 1, $4)
+           ON CONFLICT (asset_id) DO UPDATE SET held_by_saga = excluded.held_by_saga`,
+          [d.assetId, d.assetType, d.sagaId, event.time],
+        );
+        this.forget(d.assetId);
+        await sagaAnswer(tx, event, TelemetryIngestionStopped, d.assetId, d.sagaId);
+      }),
+      ...eventHandler(DecommissioningCompensationRequested, async (tx, event) => {
+        const d = event.data;
+        if (d.step !== 'telemetry') return;
+        await tx.query(
+          'UPDATE known_assets SET held_by_saga = NULL WHERE asset_id = $1 AND held_by_saga = $2',
+          [d.assetId, d.sagaId],
+        );
+        this.forget(d.assetId);
+        await sagaAnswer(tx, event, TelemetryIngestionReopened, d.assetId, d.sagaId);
       }),
       ...eventHandler(OnboardingCompensationRequested, async (tx, event) => {
         const d = event.data;
