@@ -88,6 +88,7 @@ export function checkCompose(
     if (!services[service]) problems.push(`compose: service '${service}' is missing`);
     if (!services[`${service}-db`]) problems.push(`compose: its own database '${service}-db' is missing`);
   }
+  if (!services['gateway-db']) problems.push(`compose: the gateway's own database 'gateway-db' is missing`);
   if (!services.gateway) problems.push(`compose: service 'gateway' is missing`);
   const natsNodes = Object.keys(services).filter((name) => /^nats-\d+$/.test(name));
   if (natsNodes.length < 3) problems.push(`compose: a NATS cluster needs 3 nodes, found ${natsNodes.length}`);
@@ -133,7 +134,8 @@ export function checkCompose(
         if (!known.has(key))
           problems.push(`compose: ${name} sets ${key}, which the ${app} service does not read`);
       }
-      const required = app === 'gateway' ? ['ASSETOPS_ADMIN_TOKEN'] : ['DATABASE_URL', 'NATS_URL'];
+      const required =
+        app === 'gateway' ? ['ASSETOPS_ADMIN_TOKEN', 'DATABASE_URL'] : ['DATABASE_URL', 'NATS_URL'];
       for (const key of required) {
         if (!(key in environment)) problems.push(`compose: ${name} lacks ${key}`);
       }
@@ -287,7 +289,7 @@ export function checkKubernetes(docs: Doc[], known: Map<string, Set<string>>): s
       problems.push(`k8s: Deployment '${name}' is missing`);
     if (!byKind('Service').some((d) => d.metadata?.name === name))
       problems.push(`k8s: Service '${name}' is missing`);
-    if (name !== 'gateway' && !byKind('Cluster').some((d) => d.metadata?.name === `assetops-${name}-db`)) {
+    if (!byKind('Cluster').some((d) => d.metadata?.name === `assetops-${name}-db`)) {
       problems.push(`k8s: the ${name} service has no PostgreSQL cluster of its own`);
     }
   }

@@ -30,7 +30,8 @@ describe('deployment manifests', () => {
     expect(known.get('telemetry')).toContain('TELEMETRY_RETENTION_RAW');
     expect(known.get('telemetry')).toContain('DATABASE_URL');
     expect(known.get('gateway')).toContain('ASSETOPS_ADMIN_TOKEN');
-    expect(known.get('gateway')).not.toContain('DATABASE_URL');
+    expect(known.get('gateway')).toContain('DATABASE_URL');
+    expect(known.get('gateway')).not.toContain('NATS_URL');
   });
 
   it('has no problems in this repository (compose and Kubernetes)', async () => {

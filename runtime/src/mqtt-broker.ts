@@ -1,17 +1,42 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
 import { ConfigError, type Logger } from '@assetops/platform';
-import { Aedes, type AuthenticateError } from 'aedes';
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
 
 export interface MqttBrokerOptions {
   /** Listen address (`127.0.0.1`: this machine only). */
   host: string;
   /** 0: any free port. */
   port: number;
-  /** When set, every client must log in with these (the telemetry service and the devices alike). */
+  /**
+   * The platform's own account (the telemetry service's subscriber): a client logging in with it
+   * may publish and subscribe to anything.
+   */
   credentials?: { username: string; password: string } | undefined;
+  /**
+   * Whether a client may connect without a password (then it may do anything). Default: only when
+   * no `credentials` are set — the all-in-one runtime decides from `MQTT_ALLOW_ANONYMOUS`.
+   */
+  allowAnonymous?: boolean | undefined;
+  /** Device logins: the password is a device token, checked by the gateway's access control. */
+  devices?: MqttDeviceAuth | undefined;
   logger?: Logger | undefined;
 }
+
+/**
+ * How the broker checks devices (the gateway's `mqttLogin` / `mqttMayPublish`, bound to its access
+ * control). A device may publish only where `mayPublish` says, and subscribe to nothing.
+ */
+export interface MqttDeviceAuth {
+  login(
+    username: string | undefined,
+    password: string,
+  ): Promise<{ ok: true; session: unknown } | { ok: false; reason: string }>;
+  mayPublish(session: unknown, topic: string): Promise<boolean>;
+}
+
+/** Client ids of the platform's own clients; a device taking one over would cut the service off. */
+const RESERVED_CLIENT_ID_PREFIX = 'assetops-';
 
 /** The all-in-one runtime's MQTT broker for devices. */
 export interface EmbeddedMqttBroker {
@@ -33,23 +58,69 @@ export interface EmbeddedMqttBroker {
  */
 export async function startMqttBroker(opts: MqttBrokerOptions): Promise<EmbeddedMqttBroker> {
   const credentials = opts.credentials;
-  const broker = await Aedes.createBroker(
-    credentials
-      ? {
-          authenticate: (_client, username, password, done) => {
-            if (
-              same(username ?? '', credentials.username) &&
-              same(password?.toString() ?? '', credentials.password)
-            ) {
-              return done(null, true);
-            }
-            const error = new Error('bad user name or password') as AuthenticateError;
-            error.returnCode = 4;
-            done(error, false);
-          },
+  const allowAnonymous = opts.allowAnonymous ?? credentials === undefined;
+  // Who each connected client is; a client absent from the map is the platform's own or anonymous.
+  const deviceSessions = new WeakMap<Client, unknown>();
+  const refuse = (
+    done: (error: AuthenticateError | null, success: boolean | null) => void,
+    code: 2 | 4 | 5,
+    message: string,
+  ) => {
+    const error = new Error(message) as AuthenticateError;
+    error.returnCode = code;
+    done(error, false);
+  };
+  const broker = await Aedes.createBroker({
+    authenticate: (client, username, password, done) => {
+      const secret = password?.toString();
+      if (
+        credentials &&
+        secret !== undefined &&
+        same(username ?? '', credentials.username) &&
+        same(secret, credentials.password)
+      ) {
+        return done(null, true);
+      }
+      if (secret && opts.devices) {
+        if (client.id.startsWith(RESERVED_CLIENT_ID_PREFIX)) {
+          return refuse(done, 2, `client ids starting with ${RESERVED_CLIENT_ID_PREFIX} are reserved`);
         }
-      : {},
-  );
+        opts.devices.login(username, secret).then(
+          (login) => {
+            if (!login.ok) {
+              opts.logger?.debug({ clientId: client.id, reason: login.reason }, 'MQTT device login refused');
+              return refuse(done, 4, login.reason);
+            }
+            deviceSessions.set(client, login.session);
+            done(null, true);
+          },
+          (err: unknown) => {
+            opts.logger?.error({ err }, 'MQTT device login failed');
+            refuse(done, 5, 'the login could not be checked');
+          },
+        );
+        return;
+      }
+      if (!secret && allowAnonymous) return done(null, true);
+      refuse(
+        done,
+        secret ? 4 : 5,
+        secret ? 'bad user name or password' : 'a user name and password are required',
+      );
+    },
+    authorizePublish: (client, packet, done) => {
+      const session = client ? deviceSessions.get(client) : undefined;
+      if (session === undefined || !opts.devices) return done(null);
+      opts.devices.mayPublish(session, packet.topic).then(
+        (allowed) => done(allowed ? null : new Error(`not allowed to publish to ${packet.topic}`)),
+        (err: unknown) => done(err as Error),
+      );
+    },
+    authorizeSubscribe: (client, subscription, done) => {
+      // Devices send; they do not read anyone's telemetry. `null` is a refused subscription (0x80).
+      done(null, deviceSessions.has(client) ? null : subscription);
+    },
+  });
   broker.on('clientError', (client, err) =>
     opts.logger?.debug({ err, clientId: client.id }, 'MQTT client error'),
   );
@@ -67,10 +138,10 @@ export async function startMqttBroker(opts: MqttBrokerOptions): Promise<Embedded
     throw listenProblem(err as NodeJS.ErrnoException, opts) ?? err;
   }
   server.on('error', (err) => opts.logger?.error({ err }, 'MQTT broker server error'));
-  if (!credentials && !isLoopback(opts.host)) {
+  if (allowAnonymous && !isLoopback(opts.host)) {
     opts.logger?.warn(
       { host: opts.host },
-      'the MQTT broker accepts anonymous clients from the network; set MQTT_USERNAME and MQTT_PASSWORD',
+      'the MQTT broker accepts anonymous clients from the network (MQTT_ALLOW_ANONYMOUS=true); devices should log in with device tokens',
     );
   }
   const port = (server.address() as net.AddressInfo).port;
@@ -111,7 +182,8 @@ function same(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
-function isLoopback(host: string): boolean {
+/** Whether a listen address is reachable from this machine only. */
+export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 

@@ -62,8 +62,8 @@ export function distributedSecretProblems(
 
   if (service === 'gateway') {
     check('ASSETOPS_ADMIN_TOKEN', env.ASSETOPS_ADMIN_TOKEN, { required: true });
-    return problems;
   }
+  // Every service has its own database, the gateway included (users and tokens).
   const databaseUrl = env.DATABASE_URL;
   if (databaseUrl) {
     let password: string | undefined;
@@ -78,6 +78,8 @@ export function distributedSecretProblems(
       else check('the DATABASE_URL password', password, { required: true, minLength: 12 });
     }
   }
+  // The gateway uses no bus and no broker (Mosquitto asks it about devices over HTTP).
+  if (service === 'gateway') return problems;
   check('NATS_TOKEN', env.NATS_TOKEN, { required: false });
   if (env.MQTT_URL) {
     if (!env.MQTT_USERNAME)

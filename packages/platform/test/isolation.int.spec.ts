@@ -6,7 +6,7 @@ import { testEnv } from '../src/testkit/index.js';
 
 // Database-per-service is enforced by PostgreSQL, not by convention: each service's role can
 // connect to its own database and is refused by the server everywhere else.
-const services = ['asset', 'telemetry', 'alert', 'maintenance', 'dashboard'];
+const services = ['asset', 'telemetry', 'alert', 'maintenance', 'dashboard', 'gateway'];
 const prefix = `iso_${randomBytes(3).toString('hex')}`;
 const target = (service: string) => ({
   database: `${prefix}_${service}`,

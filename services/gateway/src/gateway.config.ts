@@ -1,4 +1,5 @@
-import { type ConfigOf, duration, optional, port, string, url } from '@assetops/platform';
+import { type ConfigOf, type ConfigVar, duration, optional, port, string, url } from '@assetops/platform';
+import { parseRateLimit, type RateLimit } from './access/rate-limit.js';
 
 const upstreamUrl = (service: string) =>
   optional(
@@ -7,6 +8,37 @@ const upstreamUrl = (service: string) =>
       description: `base URL of the ${service} service (its /api/v1 routes answer 503 while unset)`,
     }),
   );
+
+const rateLimit = (opts: { default: string; description: string }): ConfigVar<RateLimit | undefined> => ({
+  parse: parseRateLimit,
+  default: parseRateLimit(opts.default),
+  required: false,
+  description: opts.description,
+});
+
+/**
+ * The access-control settings, read by both runtimes (the all-in-one one reads only these).
+ *
+ * @example
+ * const settings = loadConfig(gatewayAccessConfigSpec, process.env);
+ * createAccessControl({ pool, adminToken, cacheTtlMs: settings.GATEWAY_TOKEN_CACHE_TTL, … });
+ */
+export const gatewayAccessConfigSpec = {
+  GATEWAY_TOKEN_CACHE_TTL: duration({
+    default: 5_000,
+    description:
+      'how long a token verification is cached per gateway instance: a revoked token is refused within this time (e.g. 5s; 0 for none)',
+  }),
+  GATEWAY_RATE_LIMIT_API: rateLimit({
+    default: '50/s,burst=100',
+    description:
+      'per-token limit of API calls other than ingest, per gateway instance (e.g. 50/s,burst=100; off)',
+  }),
+  GATEWAY_RATE_LIMIT_INGEST: rateLimit({
+    default: '100/s,burst=200',
+    description: 'per-token limit of POST /api/v1/telemetry requests, per gateway instance (e.g. 100/s; off)',
+  }),
+};
 
 /**
  * The gateway's environment variables, for platform's `loadConfig`. The admin token is optional
@@ -24,6 +56,14 @@ export const gatewayConfigSpec = {
   ASSETOPS_ADMIN_TOKEN: optional(
     string({ minLength: 16, secret: true, description: 'bearer token that grants full access to /api/v1' }),
   ),
+  DATABASE_URL: optional(
+    url({
+      protocols: ['postgres:', 'postgresql:'],
+      secret: true,
+      description:
+        "the gateway's own database (users and tokens), as its own role; required by `npm run service -- gateway`",
+    }),
+  ),
   ASSETOPS_ASSET_URL: upstreamUrl('asset'),
   ASSETOPS_TELEMETRY_URL: upstreamUrl('telemetry'),
   ASSETOPS_ALERT_URL: upstreamUrl('alert'),
@@ -33,6 +73,11 @@ export const gatewayConfigSpec = {
     default: 10_000,
     description: 'how long an upstream service may take to answer (e.g. 10s)',
   }),
+  GATEWAY_COMPOSITION_TIMEOUT: duration({
+    default: 1_000,
+    description: 'how long each service may take within a composed call such as the asset overview (e.g. 1s)',
+  }),
+  ...gatewayAccessConfigSpec,
 };
 
 /** The parsed gateway configuration. */

@@ -9,13 +9,19 @@ import {
   type ReadinessCheck,
   systemClock,
 } from '@assetops/platform';
+import type { AccessControl } from './access/access.control.js';
+import { accessRoutes } from './access/access.routes.js';
+import { decommissionGuard } from './access/decommission.guard.js';
+import { mqttAuthRoutes } from './access/mqtt-auth.routes.js';
 import { type Authenticate, createTokenAuthenticator } from './auth/auth.js';
 import { docsRoutes } from './docs/docs.routes.js';
 import { createOpenApiSource } from './docs/openapi.source.js';
+import { overviewRoutes } from './overview/overview.routes.js';
 import { createProxyMetrics } from './proxy/proxy.metrics.js';
 import { proxyRoutes } from './proxy/proxy.routes.js';
 import { compileRouteTable, defaultRoutes, type RouteTable } from './proxy/route-table.js';
 import { checkUpstreamHealth, parseUpstreams } from './upstreams/upstreams.js';
+import { webRoutes } from './web/web.routes.js';
 
 export interface GatewayOptions {
   logger: Logger;
@@ -32,6 +38,11 @@ export interface GatewayOptions {
    * 10 s. Checked on undici's coarse clock: precise to about a second.
    */
   upstreamTimeoutMs?: number;
+  /**
+   * How long each service may take within a composed call (`/api/v1/assets/:id/overview`) before
+   * its part is returned as unavailable; default 1 s.
+   */
+  compositionTimeoutMs?: number;
   /** Largest request body forwarded to a service, in bytes; default 16 MiB. */
   maxBodyBytes?: number;
   /** How long the merged OpenAPI document is cached; default 10 s. */
@@ -40,6 +51,11 @@ export interface GatewayOptions {
   docsFetchTimeoutMs?: number;
   /** Replaces the admin-token check (the roles issue plugs users and devices in here). */
   authenticate?: Authenticate;
+  /**
+   * Users, roles, API and device tokens, the policy table and rate limits (`createAccessControl`
+   * on the gateway's own database). Without it only the admin token is accepted, for everything.
+   */
+  access?: AccessControl;
   clock?: Clock;
 }
 
@@ -52,7 +68,8 @@ const UPSTREAM_HEALTH_TIMEOUT_MS = 1_000;
  * one API documentation merged from every service's. It owns no data.
  *
  * Public: `/health`, `/ready` (every configured upstream's `/health`), `/metrics`, `/openapi.json`
- * (the gateway's own, nearly empty document), `/docs` and `/docs/openapi.json` (the merged one).
+ * (the gateway's own document: its composed routes), `/docs` and `/docs/openapi.json` (the merged
+ * one), and the web UI at `/` (static files; the UI calls `/api/v1` with the user's token).
  *
  * @example
  * const app = await createGateway({
@@ -73,6 +90,8 @@ export async function createGateway(opts: GatewayOptions): Promise<HttpApp> {
   for (const upstream of upstreams.values()) {
     readiness[upstream.name] = () => checkUpstreamHealth(upstream, UPSTREAM_HEALTH_TIMEOUT_MS);
   }
+  const accessPool = opts.access?.pool;
+  if (accessPool) readiness.database = () => accessPool.query('SELECT 1').then(() => undefined);
 
   const app = await createHttpApp({
     service: 'gateway',
@@ -82,10 +101,27 @@ export async function createGateway(opts: GatewayOptions): Promise<HttpApp> {
     description: 'AssetOps gateway: authentication and routing. The API itself is documented at /docs.',
   });
 
+  const access = opts.access;
+  const authenticate =
+    access?.authenticate ?? opts.authenticate ?? createTokenAuthenticator({ adminToken: opts.adminToken });
+  if (access) {
+    // Added on the root before the proxy is registered, so the proxy's scope inherits it.
+    app.addHook('preParsing', decommissionGuard);
+    await app.register(accessRoutes, { access });
+    await app.register(mqttAuthRoutes, { access });
+  }
+  // Composed routes are registered beside the proxy: the router prefers their parametric paths to
+  // the proxy's `/api/v1/*` catch-all, whatever the registration order.
+  await app.register(overviewRoutes, {
+    upstreams,
+    authenticate,
+    timeoutMs: opts.compositionTimeoutMs ?? 1_000,
+    metrics,
+  });
   await app.register(proxyRoutes, {
     upstreams,
     routes,
-    authenticate: opts.authenticate ?? createTokenAuthenticator({ adminToken: opts.adminToken }),
+    authenticate,
     timeoutMs: opts.upstreamTimeoutMs ?? 10_000,
     maxBodyBytes: opts.maxBodyBytes ?? 16 * 1024 * 1024,
     metrics: createProxyMetrics(metrics),
@@ -97,7 +133,9 @@ export async function createGateway(opts: GatewayOptions): Promise<HttpApp> {
       cacheTtlMs: opts.docsCacheTtlMs ?? 10_000,
       fetchTimeoutMs: opts.docsFetchTimeoutMs ?? 2_000,
       now: () => clock.now().getTime(),
+      ownDocument: () => app.swagger() as unknown as Record<string, unknown>,
     }),
   });
+  await app.register(webRoutes);
   return app;
 }

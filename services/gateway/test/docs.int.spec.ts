@@ -53,7 +53,13 @@ describe('gateway docs', () => {
     expect(res.statusCode).toBe(200);
     const doc = res.json();
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths)).toEqual(['/api/v1/assets/{id}', '/api/v1/telemetry/latest']);
+    // The gateway's own composed route is published beside the services' paths.
+    expect(Object.keys(doc.paths)).toEqual([
+      '/api/v1/assets/{id}',
+      '/api/v1/assets/{id}/overview',
+      '/api/v1/telemetry/latest',
+    ]);
+    expect(doc.paths['/api/v1/assets/{id}/overview'].get.operationId).toBe('getAssetOverview');
     expect(doc.info['x-services']).toEqual(['asset', 'telemetry']);
     expect(doc.info['x-unavailable']).toEqual(['alert']);
     expect(doc.info.description).toContain('alert (ECONNREFUSED)');

@@ -11,7 +11,7 @@ import { NotFoundError, ValidationError } from '../errors.js';
 import { type DeadLetter, listDeadLetters, redriveDeadLetter } from '../messaging/dead-letters.js';
 import type { HttpApp } from './app.js';
 
-const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });
 
 /**
  * Dead-letter inspection and redrive for one service, at `/api/v1/ops/<service>/dead-letters`

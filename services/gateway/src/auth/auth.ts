@@ -1,24 +1,51 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { sendProblem, toProblem, UnauthorizedError } from '@assetops/platform';
+import { AppError, sendProblem, toProblem, UnauthorizedError } from '@assetops/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { DeviceScope, Role } from '../access/access.roles.js';
 
 /**
- * Who is calling. Today the only credential is the admin token; the roles issue adds users with
- * roles and devices with their own tokens, which is why the shape is already general.
+ * Who is calling: the bootstrap admin (the `ASSETOPS_ADMIN_TOKEN`), a user through one of their
+ * API tokens, or a device through a device token.
  */
 export interface Principal {
-  kind: 'admin';
-  /** Stable identifier of the caller, for logs and audit. */
+  kind: 'admin' | 'user' | 'device';
+  /** Stable identifier of the caller, for logs and audit: `admin`, the user's id or the device token's id. */
   subject: string;
+  /** The role the request is checked with (`[role]`; a list so other credentials may carry several). */
   roles: readonly string[];
+  role: Role;
+  /** The API token used (`null` for the bootstrap admin token). */
+  tokenId: string | null;
+  userId: string | null;
+  /** Device tokens: what they may send readings for. */
+  deviceScope: DeviceScope | null;
 }
 
 /**
- * Checks a request's credential: resolves with the caller, or rejects with an
- * `UnauthorizedError` — code `UNAUTHORIZED` when no bearer token was sent, `INVALID_TOKEN` when the
- * token is not recognised.
+ * Checks a request's credential: resolves with the caller, or rejects with an `AppError` — 401
+ * `UNAUTHORIZED` when no token was sent, `INVALID_TOKEN` (or `TOKEN_REVOKED`, `TOKEN_EXPIRED`) when
+ * it is not accepted; with access control also 403 `INSUFFICIENT_ROLE` and 429 `RATE_LIMITED`
+ * (errors with `responseHeaders` have those headers sent along).
  */
 export type Authenticate = (request: FastifyRequest) => Promise<Principal>;
+
+/**
+ * An `AppError` that needs headers on its response (`Retry-After` on a 429).
+ *
+ * @example
+ * throw new AppErrorWithHeaders('RATE_LIMITED', 'slow down', 429, { 'retry-after': '1' });
+ */
+export class AppErrorWithHeaders extends AppError {
+  constructor(
+    code: string,
+    message: string,
+    status: number,
+    readonly responseHeaders: Record<string, string>,
+    details?: Record<string, unknown>,
+  ) {
+    super(code, message, status, status === 429 || status >= 500, details);
+  }
+}
 
 /** The challenge every 401 of the gateway carries (RFC 6750), e.g. `WWW-Authenticate: Bearer realm="assetops"`. */
 export const BEARER_CHALLENGE = 'Bearer realm="assetops"';
@@ -36,18 +63,13 @@ export const BEARER_CHALLENGE = 'Bearer realm="assetops"';
  */
 export function createTokenAuthenticator(opts: { adminToken: string }): Authenticate {
   const adminDigest = sha256(opts.adminToken);
-  const admin: Principal = Object.freeze({
-    kind: 'admin',
-    subject: 'admin',
-    roles: Object.freeze(['admin']),
-  });
   return async (request) => {
     const token = bearerToken(request.headers.authorization);
     if (token === undefined) throw new UnauthorizedError('UNAUTHORIZED', 'a bearer token is required');
     if (!timingSafeEqual(sha256(token), adminDigest)) {
       throw new UnauthorizedError('INVALID_TOKEN', 'the bearer token is not valid');
     }
-    return admin;
+    return BOOTSTRAP_ADMIN;
   };
 }
 
@@ -65,6 +87,17 @@ export function bearerToken(header: string | undefined): string | undefined {
   const token = match?.[1]?.trim();
   return token ? token : undefined;
 }
+
+/** The caller of the bootstrap admin token (`ASSETOPS_ADMIN_TOKEN`). */
+export const BOOTSTRAP_ADMIN: Principal = Object.freeze({
+  kind: 'admin',
+  subject: 'admin',
+  roles: Object.freeze(['admin']),
+  role: 'admin',
+  tokenId: null,
+  userId: null,
+  deviceScope: null,
+});
 
 function sha256(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
@@ -90,6 +123,7 @@ export function requireAuthentication(authenticate: Authenticate) {
       // the error handler. An authenticator that fails for another reason still yields a problem.
       const body = toProblem(err, request);
       if (body.status === 401) reply.header('www-authenticate', BEARER_CHALLENGE);
+      if (err instanceof AppErrorWithHeaders) reply.headers(err.responseHeaders);
       if (body.status >= 500) request.log.error({ err }, 'authentication failed');
       // Returning the reply tells Fastify the response is sent and the route must not run.
       return sendProblem(reply, body);

@@ -20,8 +20,16 @@ export interface MergeOpenApiInput {
   unavailable: readonly MissingSpec[];
   /** Only paths the gateway routes to a service are taken from that service's document. */
   matchRoute: RouteMatcher;
+  /**
+   * The gateway's own document: its `/api/v1` paths are answered by the gateway itself (API
+   * composition), so they are published whatever service the route table gives their prefix to.
+   */
+  own?: JsonObject;
   version?: string;
 }
+
+/** The name the gateway's own document is merged under. */
+const GATEWAY = 'gateway';
 
 const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
 
@@ -44,7 +52,9 @@ const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head',
  * mergeOpenApi({ specs: [{ service: 'asset', document }], unavailable: [{ service: 'alert', reason: 'ECONNREFUSED' }], matchRoute });
  */
 export function mergeOpenApi(input: MergeOpenApiInput): JsonObject {
-  const specs = [...input.specs].sort((a, b) => a.service.localeCompare(b.service));
+  const specs = [...input.specs, ...(input.own ? [{ service: GATEWAY, document: input.own }] : [])].sort(
+    (a, b) => a.service.localeCompare(b.service),
+  );
   const unavailable = [...input.unavailable].sort((a, b) => a.service.localeCompare(b.service));
   const renames = componentRenames(specs);
 
@@ -72,7 +82,9 @@ export function mergeOpenApi(input: MergeOpenApiInput): JsonObject {
     }
 
     for (const [path, item] of Object.entries(asObject(rewritten.paths))) {
-      if (input.matchRoute(path)?.upstream !== service) continue;
+      const served =
+        service === GATEWAY ? path.startsWith('/api/v1/') : input.matchRoute(path)?.upstream === service;
+      if (!served) continue;
       const pathItem = { ...asObject(item) };
       delete pathItem.servers; // a service's own address is not reachable through the gateway
       for (const [method, operation] of Object.entries(pathItem)) {
@@ -96,11 +108,10 @@ export function mergeOpenApi(input: MergeOpenApiInput): JsonObject {
     }
   }
 
+  const services = specs.map((s) => s.service).filter((service) => service !== GATEWAY);
   const description = [
     'The AssetOps HTTP API, as served by the gateway: every `/api/v1` call needs `Authorization: Bearer <token>`.',
-    specs.length > 0
-      ? `Services: ${specs.map((s) => s.service).join(', ')}.`
-      : 'No service documents available.',
+    services.length > 0 ? `Services: ${services.join(', ')}.` : 'No service documents available.',
     ...(unavailable.length > 0
       ? [
           `Unavailable right now (their operations are missing): ${unavailable.map((u) => `${u.service} (${u.reason})`).join(', ')}.`,
@@ -114,7 +125,7 @@ export function mergeOpenApi(input: MergeOpenApiInput): JsonObject {
       title: 'AssetOps API',
       version: input.version ?? '0.1.0',
       description,
-      'x-services': specs.map((s) => s.service),
+      'x-services': services,
       'x-unavailable': unavailable.map((u) => u.service),
     },
     tags: [...tags.values()].sort((a, b) => String(a.name).localeCompare(String(b.name))),

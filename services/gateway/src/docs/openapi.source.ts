@@ -11,6 +11,8 @@ export interface OpenApiSourceOptions {
   fetchTimeoutMs: number;
   /** Milliseconds since the epoch; injected so tests can expire the cache without waiting. */
   now: () => number;
+  /** The gateway's own document, whose `/api/v1` routes (API composition) are published too. */
+  ownDocument?: () => JsonObject;
 }
 
 /** The merged document, fetched lazily and cached. */
@@ -47,7 +49,8 @@ export function createOpenApiSource(opts: OpenApiSourceOptions): OpenApiSource {
         }
       }),
     );
-    return mergeOpenApi({ specs, unavailable, matchRoute: opts.matchRoute });
+    const own = opts.ownDocument?.();
+    return mergeOpenApi({ specs, unavailable, matchRoute: opts.matchRoute, ...(own ? { own } : {}) });
   }
 
   return {

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { DEVICE_SCOPE_HEADER } from '../access/access.roles.js';
 
 /**
  * Request headers passed to an upstream. An allow-list, not a deny-list: the gateway is a trust
@@ -19,6 +20,8 @@ export const FORWARDED_REQUEST_HEADERS: readonly string[] = [
   'if-modified-since',
   'if-unmodified-since',
   'idempotency-key',
+  // Server-Sent Events: where a reconnecting client resumes.
+  'last-event-id',
   'prefer',
   'traceparent',
   'tracestate',
@@ -49,6 +52,11 @@ export interface UpstreamRequestContext {
   protocol: string;
   /** Whether the request body is forwarded: only then do its framing headers travel with it. */
   hasBody: boolean;
+  /**
+   * A device caller's scope (`asset:<uuid>` or `fleet`), sent as `x-assetops-device-scope`. Only
+   * the gateway sets that header: a client's own is never forwarded (it is not allow-listed).
+   */
+  deviceScope?: string | undefined;
 }
 
 /**
@@ -70,6 +78,7 @@ export function upstreamRequestHeaders(
   }
   const contentLength = incoming['content-length'];
   if (context.hasBody && contentLength !== undefined) outgoing['content-length'] = contentLength;
+  if (context.deviceScope !== undefined) outgoing[DEVICE_SCOPE_HEADER] = context.deviceScope;
   outgoing['x-request-id'] = context.requestId;
   const forwardedFor = incoming['x-forwarded-for'];
   outgoing['x-forwarded-for'] = forwardedFor ? `${forwardedFor}, ${context.clientIp}` : context.clientIp;

@@ -2,7 +2,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { type HttpApp, type Problem, problem, sendProblem } from '@assetops/platform';
 import replyFrom from '@fastify/reply-from';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { type Authenticate, requireAuthentication } from '../auth/auth.js';
+import { deviceScopeHeader } from '../access/access.roles.js';
+import { type Authenticate, principalOf, requireAuthentication } from '../auth/auth.js';
 import type { Upstream } from '../upstreams/upstreams.js';
 import { BodyTooLargeError, ByteLimit } from './body-limit.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './proxy.headers.js';
@@ -54,6 +55,11 @@ export async function proxyRoutes(scope: HttpApp, opts: ProxyRoutesOptions): Pro
       pipelining: 1,
       // reply-from turns TLS verification off unless told otherwise; upstreams must present valid certificates.
       connect: { rejectUnauthorized: true, timeout: opts.timeoutMs },
+      // The limits of a call that passes no `timeout` of its own: an event stream (see `forward`).
+      // It must answer its headers in time, but may then be quiet for long — between two events
+      // only the upstream's keep-alive comments flow — so its body has no time limit.
+      headersTimeout: opts.timeoutMs,
+      bodyTimeout: 0,
     },
   });
 
@@ -101,19 +107,25 @@ export async function proxyRoutes(scope: HttpApp, opts: ProxyRoutesOptions): Pro
       );
     }
     const hasBody = request.body instanceof ByteLimit;
+    // Server-Sent Events (`Accept: text/event-stream`) are streamed as they come — the response is
+    // piped, never buffered — and not cut by the body timeout of ordinary calls.
+    const eventStream = String(request.headers.accept ?? '').includes('text/event-stream');
     return reply.from(upstream.basePath + path, {
       getUpstream: () => upstream.origin,
-      timeout: opts.timeoutMs,
+      ...(eventStream ? {} : { timeout: opts.timeoutMs }),
       // Not retried: a retried POST could apply twice, and a retried GET would hide an upstream's
       // own 503 (and its Retry-After) from the client.
       retryDelay: () => null,
-      rewriteRequestHeaders: (original) =>
-        upstreamRequestHeaders(original.headers, {
+      rewriteRequestHeaders: (original) => {
+        const deviceScope = principalOf(request)?.deviceScope;
+        return upstreamRequestHeaders(original.headers, {
           requestId: String(original.id),
           clientIp: original.ip,
           protocol: original.protocol,
           hasBody,
-        }),
+          deviceScope: deviceScope ? deviceScopeHeader(deviceScope) : undefined,
+        });
+      },
       rewriteHeaders: (headers) => clientResponseHeaders(headers as IncomingHttpHeaders),
       onError: (failed, { error }) => {
         const body = upstreamFailure(error, upstream);

@@ -33,6 +33,12 @@ export const defaultRoutes: RouteTable = {
   '/api/v1/maintenance-plans': 'maintenance',
   '/api/v1/technicians': 'maintenance',
   '/api/v1/dashboard': 'dashboard',
+  // Operations (dead letters) of each service, under its own name.
+  '/api/v1/ops/asset': 'asset',
+  '/api/v1/ops/telemetry': 'telemetry',
+  '/api/v1/ops/alert': 'alert',
+  '/api/v1/ops/maintenance': 'maintenance',
+  '/api/v1/ops/dashboard': 'dashboard',
 };
 
 /** The outcome of looking a path up: the upstream and the pattern that chose it. */

@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { IngestBody, type IngestResult, IngestResultSchema, ProblemSchema } from '@assetops/contracts';
 import { type HttpApp, ValidationError } from '@assetops/platform';
+import { DEVICE_SCOPE_HEADER, type DeviceScope, deviceScopeOf, restrictToScope } from './device-scope.js';
 import type { IngestItem, Ingestor } from './ingest.js';
 import { parseReading } from './validate.js';
 
@@ -40,10 +41,17 @@ export function registerIngestRoutes(app: HttpApp, ingestor: Ingestor): void {
       },
     },
     async (request) => {
+      // A device token's readings are limited to its asset (set by the gateway, see device-scope.ts).
+      const scope = deviceScopeOf(request.headers[DEVICE_SCOPE_HEADER]);
       if (isNdjson(request.headers['content-type'])) {
-        return ingestNdjson(ingestor, request.raw as Readable);
+        return ingestNdjson(ingestor, request.raw as Readable, scope);
       }
-      return ingestor.ingestRaw(request.body.readings);
+      if (scope === undefined) return ingestor.ingestRaw(request.body.readings);
+      const limits = ingestor.limits();
+      return ingestor.ingest(
+        request.body.readings.map((reading) => restrictToScope(parseReading(reading, limits), scope)),
+        'http',
+      );
     },
   );
 }
@@ -52,7 +60,11 @@ function isNdjson(contentType: string | undefined): boolean {
   return /^application\/(x-)?ndjson\b/i.test(contentType ?? '');
 }
 
-async function ingestNdjson(ingestor: Ingestor, body: Readable): Promise<IngestResult> {
+async function ingestNdjson(
+  ingestor: Ingestor,
+  body: Readable,
+  scope: DeviceScope | undefined,
+): Promise<IngestResult> {
   const total: IngestResult = { accepted: 0, duplicates: 0, rejected: [] };
   let chunk: IngestItem[] = [];
   let lineOf: number[] = [];
@@ -83,7 +95,7 @@ async function ingestNdjson(ingestor: Ingestor, body: Readable): Promise<IngestR
       lineOf.push(lineNo);
       continue;
     }
-    chunk.push(parseReading(parsed, limits));
+    chunk.push(restrictToScope(parseReading(parsed, limits), scope));
     lineOf.push(lineNo);
     if (chunk.length >= NDJSON_CHUNK) await flush();
   }
