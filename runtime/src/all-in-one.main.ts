@@ -16,6 +16,8 @@ try {
     // The default port falls back to a free one when taken; a port set in MQTT_PORT must be free.
     mqtt: { port: config.MQTT_PORT, host: config.MQTT_HOST, fallbackToFreePort: !process.env.MQTT_PORT },
     logger,
+    // The demo says where to look once its fleet is live, after the banner below.
+    demo: config.ASSETOPS_DEMO && { announce: (line) => process.stdout.write(`\n  ${line}\n\n`) },
   });
   const shown = platform.gatewayUrl.replace('0.0.0.0', 'localhost');
   const tokenNote = config.ASSETOPS_ADMIN_TOKEN
@@ -27,9 +29,13 @@ try {
       '  AssetOps is running (all-in-one).',
       `  API:          ${shown}/api/v1/assets`,
       `  API docs:     ${shown}/docs`,
+      `  Web UI:       ${shown}/`,
       `  Admin token:  ${platform.adminToken}  ${tokenNote}`,
       `  MQTT:         ${platform.mqttUrl}  (devices publish to assetops/<assetId>/telemetry)`,
       `  Try:          curl -H "Authorization: Bearer ${platform.adminToken}" ${shown}/api/v1/assets`,
+      config.ASSETOPS_DEMO
+        ? '  Demo:         a simulated fleet starts sending readings in a few seconds (ASSETOPS_DEMO=false: off)'
+        : '  Demo:         off (ASSETOPS_DEMO=false)',
       '',
       '',
     ].join('\n'),

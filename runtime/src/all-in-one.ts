@@ -1,6 +1,15 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createGateway } from '@assetops/gateway';
+import {
+  type AccessControl,
+  createAccessControl,
+  createGateway,
+  gatewayAccessConfigSpec,
+  gatewayMigrations,
+  type MqttDeviceSession,
+  mqttLogin,
+  mqttMayPublish,
+} from '@assetops/gateway';
 import {
   ConfigError,
   createInProcessBus,
@@ -9,15 +18,18 @@ import {
   type EventBus,
   type HttpApp,
   type Logger,
+  loadConfig,
   type Pool,
   provisionServiceDatabase,
+  runMigrations,
   withDatabase,
 } from '@assetops/platform';
+import { type DemoOptions, type RunningDemo, startDemo } from './demo/index.js';
 import { type EmbeddedPostgresServer, startEmbeddedPostgres } from './embedded-postgres.js';
-import { startMqttBroker } from './mqtt-broker.js';
+import { isLoopback, startMqttBroker } from './mqtt-broker.js';
 import { type RunningService, runService } from './run-service.js';
-import { loadLocalSecrets } from './secrets.js';
-import { databaseServices, serviceDefinitions } from './services.js';
+import { generateSecret, loadLocalSecrets } from './secrets.js';
+import { databaseServices, peerUrlEnv, serviceDefinitions } from './services.js';
 
 export interface AllInOneOptions {
   /** Data folder: embedded PostgreSQL, secrets, admin token. */
@@ -38,6 +50,11 @@ export interface AllInOneOptions {
   mqtt?: { port: number; host: string; fallbackToFreePort?: boolean } | undefined;
   env?: Record<string, string | undefined>;
   logger?: Logger;
+  /**
+   * The demo: a simulated fleet registered on an empty platform, sending readings (off unless
+   * given; `npm start` turns it on unless `ASSETOPS_DEMO=false`).
+   */
+  demo?: DemoOptions | false | undefined;
 }
 
 export interface AllInOne {
@@ -51,6 +68,8 @@ export interface AllInOne {
   embeddedPostgresPort?: number;
   /** The embedded MQTT broker devices publish to (`mqtt://host:port`). */
   mqttUrl: string;
+  /** The demo, when it was asked for (`demo.ready` resolves once its readings flow). */
+  demo?: RunningDemo;
   stop(): Promise<void>;
 }
 
@@ -76,15 +95,30 @@ export async function startAllInOne(opts: AllInOneOptions): Promise<AllInOne> {
   try {
     // First: a taken port fails at once (not after PostgreSQL started), and the broker stops after
     // the services, so telemetry writes and acknowledges what it received before it goes away.
-    // MQTT_USERNAME/MQTT_PASSWORD, when set, are required of every client, the telemetry service
-    // included (it reads the same variables).
+    // The telemetry service logs in with MQTT_USERNAME/MQTT_PASSWORD when set, else with an
+    // account generated for this run. Devices log in with device tokens (checked by the gateway's
+    // access control, bound once it runs). Anonymous clients are the development default on a
+    // loopback address only (MQTT_ALLOW_ANONYMOUS; never by default once the broker is reachable
+    // from the network, or once MQTT_USERNAME is set).
+    const mqttHost = opts.mqtt?.host ?? '127.0.0.1';
+    const ownMqttAccount = Boolean(env.MQTT_USERNAME && env.MQTT_PASSWORD);
+    const serviceAccount = ownMqttAccount
+      ? { username: env.MQTT_USERNAME!, password: env.MQTT_PASSWORD! }
+      : { username: 'assetops-internal', password: generateSecret() };
+    let access: AccessControl | undefined;
     const brokerOptions = {
-      host: opts.mqtt?.host ?? '127.0.0.1',
+      host: mqttHost,
       port: opts.mqtt?.port ?? 0,
-      credentials:
-        env.MQTT_USERNAME && env.MQTT_PASSWORD
-          ? { username: env.MQTT_USERNAME, password: env.MQTT_PASSWORD }
-          : undefined,
+      credentials: serviceAccount,
+      allowAnonymous: allowAnonymousMqtt(env.MQTT_ALLOW_ANONYMOUS, isLoopback(mqttHost) && !ownMqttAccount),
+      devices: {
+        login: async (username: string | undefined, password: string) =>
+          access
+            ? mqttLogin(access, username, password)
+            : { ok: false as const, reason: 'the platform is starting' },
+        mayPublish: async (session: unknown, topic: string) =>
+          access !== undefined && mqttMayPublish(access, session as MqttDeviceSession, topic),
+      },
       logger: logger.child({ component: 'mqtt-broker' }),
     };
     const broker = await startMqttBroker(brokerOptions).catch(async (err) => {
@@ -100,7 +134,12 @@ export async function startAllInOne(opts: AllInOneOptions): Promise<AllInOne> {
     });
     stack.push(() => broker.stop());
     logger.info({ url: broker.url }, 'embedded MQTT broker started');
-    const serviceEnv = { ...env, MQTT_URL: broker.url };
+    const serviceEnv = {
+      ...env,
+      MQTT_URL: broker.url,
+      MQTT_USERNAME: serviceAccount.username,
+      MQTT_PASSWORD: serviceAccount.password,
+    };
 
     let adminUrl: string;
     let embeddedPostgresPort: number | undefined;
@@ -143,11 +182,8 @@ export async function startAllInOne(opts: AllInOneOptions): Promise<AllInOne> {
       const running = await runService(def, {
         pool,
         bus,
-        // The alert service reads history (backtests) through the telemetry service, started before it.
-        env:
-          name === 'alert' && services.telemetry
-            ? { ...serviceEnv, ASSETOPS_TELEMETRY_URL: services.telemetry.url }
-            : serviceEnv,
+        // Services that read other services' APIs get their URLs (those are started before them).
+        env: { ...serviceEnv, ...peerUrlEnv(name, services) },
         host: '127.0.0.1',
         port: 0,
         logger: serviceLogger(name),
@@ -166,15 +202,50 @@ export async function startAllInOne(opts: AllInOneOptions): Promise<AllInOne> {
     if (!opts.adminToken) {
       await writeFile(path.join(opts.dataDir, 'admin-token'), `${adminToken}\n`, { mode: 0o600 });
     }
+    // The gateway's own database (users and tokens), provisioned in the loop above.
+    const gatewayRole = `${prefix}_gateway`;
+    const gatewayPool = createPool({
+      connectionString: withDatabase(adminUrl, gatewayRole, {
+        user: gatewayRole,
+        password: secrets.rolePasswords[gatewayRole]!,
+      }),
+      applicationName: 'gateway',
+    });
+    pools.push(gatewayPool);
+    await runMigrations(gatewayPool, [gatewayMigrations]);
+    const accessSettings = loadConfig(gatewayAccessConfigSpec, env);
+    access = createAccessControl({
+      pool: gatewayPool,
+      adminToken,
+      cacheTtlMs: accessSettings.GATEWAY_TOKEN_CACHE_TTL,
+      rateLimits: {
+        api: accessSettings.GATEWAY_RATE_LIMIT_API,
+        ingest: accessSettings.GATEWAY_RATE_LIMIT_INGEST,
+      },
+      logger: serviceLogger('gateway'),
+    });
     const gateway = await createGateway({
       logger: serviceLogger('gateway'),
       adminToken,
       upstreams: Object.fromEntries(Object.values(services).map((s) => [s.name, s.url])),
+      access,
     });
     const address = await gateway.listen({ host: opts.host, port: opts.port });
     stack.push(() => gateway.close());
+    // Through the gateway like any client; stopped first (the stack unwinds in reverse).
+    const demo = opts.demo
+      ? startDemo({
+          ...opts.demo,
+          apiUrl: address.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//[::1]:'),
+          uiUrl: `${address.replace('//0.0.0.0:', '//localhost:').replace('//[::]:', '//localhost:')}/`,
+          token: adminToken,
+          logger: logger.child({ component: 'demo' }),
+        })
+      : undefined;
+    if (demo) stack.push(() => demo.stop());
     return {
       gatewayUrl: address,
+      ...(demo ? { demo } : {}),
       bus,
       adminToken,
       services,
@@ -187,4 +258,13 @@ export async function startAllInOne(opts: AllInOneOptions): Promise<AllInOne> {
     await stopAll();
     throw err;
   }
+}
+
+/** `MQTT_ALLOW_ANONYMOUS` (true/false), else the default (loopback and no MQTT_USERNAME). */
+function allowAnonymousMqtt(raw: string | undefined, byDefault: boolean): boolean {
+  const value = raw?.trim().toLowerCase();
+  if (value === undefined || value === '') return byDefault;
+  if (['true', '1', 'yes', 'on'].includes(value)) return true;
+  if (['false', '0', 'no', 'off'].includes(value)) return false;
+  throw new ConfigError([`MQTT_ALLOW_ANONYMOUS=${JSON.stringify(raw)}: must be true or false`]);
 }

@@ -1,4 +1,4 @@
-import { duration, integer, optional, port, string, url, urlList } from '@assetops/platform';
+import { boolean, duration, integer, optional, port, string, url, urlList } from '@assetops/platform';
 
 /** Settings of the all-in-one runtime (`npm start`). */
 export const allInOneConfigSpec = {
@@ -26,12 +26,23 @@ export const allInOneConfigSpec = {
   MQTT_HOST: string({
     default: '127.0.0.1',
     description:
-      'embedded MQTT broker listen address (0.0.0.0: devices on the network; set MQTT_USERNAME and MQTT_PASSWORD)',
+      'embedded MQTT broker listen address (0.0.0.0: devices on the network, logging in with device tokens)',
   }),
+  MQTT_ALLOW_ANONYMOUS: optional(
+    boolean({
+      description:
+        'whether MQTT clients may connect without a device token (default: true on a loopback MQTT_HOST without MQTT_USERNAME, else false)',
+    }),
+  ),
   LOG_LEVEL: string({
     default: 'info',
     oneOf: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
     description: 'log level',
+  }),
+  ASSETOPS_DEMO: boolean({
+    default: true,
+    description:
+      'the demo: on a platform without assets, register a simulated fleet and send its readings (resumed on later starts)',
   }),
 };
 

@@ -1,4 +1,10 @@
-import { createGateway, gatewayConfigSpec, upstreamsFromConfig } from '@assetops/gateway';
+import {
+  createAccessControl,
+  createGateway,
+  gatewayConfigSpec,
+  gatewayMigrations,
+  upstreamsFromConfig,
+} from '@assetops/gateway';
 import {
   ConfigError,
   configureTracing,
@@ -6,6 +12,7 @@ import {
   createNatsBus,
   createPool,
   loadConfig,
+  runMigrations,
   type ServiceDefinition,
 } from '@assetops/platform';
 import { serviceConfigSpec } from './config.js';
@@ -65,15 +72,34 @@ async function startGateway(): Promise<void> {
   const config = loadConfig(gatewayConfigSpec, process.env);
   refuseWeakSecrets('gateway');
   if (!config.ASSETOPS_ADMIN_TOKEN) throw new ConfigError(['ASSETOPS_ADMIN_TOKEN is required']);
+  // Users and tokens live in the gateway's own database (`npm run provision` creates it).
+  if (!config.DATABASE_URL) {
+    throw new ConfigError(["DATABASE_URL is required: the gateway's own database (users and tokens)"]);
+  }
   const logger = createLogger({ service: 'gateway', level: process.env.LOG_LEVEL ?? 'info' });
+  const pool = createPool({ connectionString: config.DATABASE_URL, applicationName: 'gateway' });
+  const { applied } = await runMigrations(pool, [gatewayMigrations]);
+  if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+  const access = createAccessControl({
+    pool,
+    adminToken: config.ASSETOPS_ADMIN_TOKEN,
+    cacheTtlMs: config.GATEWAY_TOKEN_CACHE_TTL,
+    rateLimits: { api: config.GATEWAY_RATE_LIMIT_API, ingest: config.GATEWAY_RATE_LIMIT_INGEST },
+    logger,
+  });
   const app = await createGateway({
     logger,
     adminToken: config.ASSETOPS_ADMIN_TOKEN,
     upstreams: upstreamsFromConfig(config),
     upstreamTimeoutMs: config.GATEWAY_UPSTREAM_TIMEOUT,
+    compositionTimeoutMs: config.GATEWAY_COMPOSITION_TIMEOUT,
+    access,
   });
   await app.listen({ host: config.HOST, port: config.PORT });
-  onShutdown(() => app.close());
+  onShutdown(async () => {
+    await app.close();
+    await pool.end();
+  });
 }
 
 /** Default, placeholder and missing secrets are refused before connecting anywhere. */

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { EventEnvelope } from '@assetops/contracts';
@@ -314,6 +315,41 @@ describe('asset API through the gateway (all-in-one runtime)', () => {
       code = res.body.rejected[0]?.code;
     }
     expect(code).toBe('ASSET_DECOMMISSIONED');
+  });
+
+  it('shows a registered asset and its readings on the dashboard, and streams its changes (SSE through the gateway)', async () => {
+    // A plain request, so that the test can close the connection itself at the end (an aborted
+    // fetch leaves its socket to the keep-alive timeout, which would hold up the gateway's close).
+    let received = '';
+    const stream = http.get(`${platform.gatewayUrl}/api/v1/dashboard/stream`, {
+      headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
+    });
+    const response = await new Promise<http.IncomingMessage>((resolve) => stream.on('response', resolve));
+    expect(response.headers['content-type']).toContain('text/event-stream');
+    response.setEncoding('utf8');
+    response.on('data', (chunk: string) => {
+      received += chunk;
+    });
+    response.on('error', () => {});
+    try {
+      const name = `Dashboard pump ${randomBytes(3).toString('hex')}`;
+      const asset = (await api('POST', '/api/v1/assets', { name, type: 'pump' })).body;
+      const ts = new Date(Date.now() - 2_000).toISOString();
+      const readings = [{ assetId: asset.id, metric: 'temperature', value: 64.5, ts }];
+      const until = Date.now() + 20_000;
+      let shown: { latest?: Record<string, { value: number }> } | undefined;
+      while (shown?.latest?.temperature?.value !== 64.5 && Date.now() < until) {
+        await api('POST', '/api/v1/telemetry', { readings });
+        await new Promise((r) => setTimeout(r, 200));
+        const page = await api('GET', `/api/v1/dashboard/assets?q=${encodeURIComponent(name)}`);
+        shown = page.body.items.find((item: { assetId: string }) => item.assetId === asset.id);
+      }
+      expect(shown).toMatchObject({ name, type: 'pump', latest: { temperature: { value: 64.5, ts } } });
+      await eventually(() => (received.includes(`"assetId":"${asset.id}"`) ? true : undefined), 20_000);
+      expect(received).toContain('event: fleet');
+    } finally {
+      stream.destroy();
+    }
   });
 
   it('stores readings that devices publish to the embedded MQTT broker', async () => {

@@ -43,7 +43,7 @@ function exited(child: ChildProcess): Promise<number | null> {
     : new Promise((r) => child.once('exit', (code) => r(code)));
 }
 
-async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
+async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe().catch(() => undefined);
@@ -75,6 +75,11 @@ describe.runIf(await natsAvailable())('distributed runtime (one process per serv
     role: `${prefix}_alert`,
     password: randomBytes(9).toString('hex'),
   };
+  const gatewayDb = {
+    database: `${prefix}_gateway`,
+    role: `${prefix}_gateway`,
+    password: randomBytes(9).toString('hex'),
+  };
   const token = randomBytes(16).toString('hex');
   const children: ChildProcess[] = [];
   let assetPort: number;
@@ -90,6 +95,7 @@ describe.runIf(await natsAvailable())('distributed runtime (one process per serv
     await provisionServiceDatabase(testEnv.databaseUrl, assetDb);
     await provisionServiceDatabase(testEnv.databaseUrl, telemetryDb);
     await provisionServiceDatabase(testEnv.databaseUrl, alertDb);
+    await provisionServiceDatabase(testEnv.databaseUrl, gatewayDb);
     [assetPort, telemetryPort, alertPort, gatewayPort] = [
       await freePort(),
       await freePort(),
@@ -130,6 +136,10 @@ describe.runIf(await natsAvailable())('distributed runtime (one process per serv
     children.push(
       startProcess(['gateway'], {
         ASSETOPS_ADMIN_TOKEN: token,
+        DATABASE_URL: withDatabase(testEnv.databaseUrl, gatewayDb.database, {
+          user: gatewayDb.role,
+          password: gatewayDb.password,
+        }),
         ASSETOPS_ASSET_URL: `http://127.0.0.1:${assetPort}`,
         ASSETOPS_TELEMETRY_URL: `http://127.0.0.1:${telemetryPort}`,
         HOST: '127.0.0.1',
@@ -183,6 +193,7 @@ describe.runIf(await natsAvailable())('distributed runtime (one process per serv
     await dropServiceDatabase(testEnv.databaseUrl, assetDb);
     await dropServiceDatabase(testEnv.databaseUrl, telemetryDb);
     await dropServiceDatabase(testEnv.databaseUrl, alertDb);
+    await dropServiceDatabase(testEnv.databaseUrl, gatewayDb);
   });
 
   async function register(name: string): Promise<string> {
@@ -274,7 +285,9 @@ describe.runIf(await natsAvailable())('distributed runtime (one process per serv
     const gateway = startProcess(['gateway'], {});
     expect(await exited(gateway)).toBe(1);
     expect(gateway.output()).toContain('ASSETOPS_ADMIN_TOKEN is required');
-    const placeholder = startProcess(['gateway'], { ASSETOPS_ADMIN_TOKEN: 'replace-with-openssl-rand-hex-24' });
+    const placeholder = startProcess(['gateway'], {
+      ASSETOPS_ADMIN_TOKEN: 'replace-with-openssl-rand-hex-24',
+    });
     expect(await exited(placeholder)).toBe(1);
     expect(placeholder.output()).toContain('ASSETOPS_ADMIN_TOKEN looks like a default or placeholder');
   });
