@@ -11,7 +11,9 @@ import { NotFoundError, ValidationError } from '../errors.js';
 import { type DeadLetter, listDeadLetters, redriveDeadLetter } from '../messaging/dead-letters.js';
 import type { HttpApp } from './app.js';
 
-const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });
+// A string pattern rather than an integer: Ajv's coercion turns '1e309' into Infinity, which passes
+// its integer and maximum checks.
+const IdParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,14}$' }) });
 
 /**
  * Dead-letter inspection and redrive for one service, at `/api/v1/ops/<service>/dead-letters`
@@ -61,7 +63,7 @@ export function registerDeadLetterRoutes(app: HttpApp, deps: { pool: Pool; servi
         response: { 200: DeadLetterSchema, 400: ProblemSchema, 404: ProblemSchema },
       },
     },
-    async (request) => toView(await findLetter(deps.pool, request.params.id)),
+    async (request) => toView(await findLetter(deps.pool, Number(request.params.id))),
   );
 
   app.post(
@@ -75,8 +77,9 @@ export function registerDeadLetterRoutes(app: HttpApp, deps: { pool: Pool; servi
       },
     },
     async (request) => {
-      await redriveDeadLetter(deps.pool, request.params.id);
-      return toView(await findLetter(deps.pool, request.params.id));
+      const id = Number(request.params.id);
+      await redriveDeadLetter(deps.pool, id);
+      return toView(await findLetter(deps.pool, id));
     },
   );
 }
