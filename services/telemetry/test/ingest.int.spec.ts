@@ -53,12 +53,22 @@ describe('telemetry ingestion over HTTP', () => {
     ];
     expect(await t.ingest(batch)).toEqual({ accepted: 2, duplicates: 0, rejected: [] });
     expect(await t.ingest(batch)).toEqual({ accepted: 2, duplicates: 2, rejected: [] });
+    await t.flushRollups();
     const { rows } = await t.db.pool.query(
       `SELECT r.count, r.sum::float8 AS sum, r.min, r.max, r.first, r.last FROM rollup_1m r
          JOIN series s USING (series_id) WHERE s.asset_id = $1`,
       [asset],
     );
     expect(rows).toEqual([{ count: 2, sum: 30, min: 10, max: 20, first: 10, last: 20 }]);
+    // The same reading twice in one batch, beside a new one: stored once, counted once as a duplicate.
+    const twice = { assetId: asset, metric: 'flow', value: 30, ts: '2026-11-28T11:30:30.000Z' };
+    expect(await t.ingest([twice, twice])).toEqual({ accepted: 2, duplicates: 1, rejected: [] });
+    await t.flushRollups();
+    const { rows: after } = await t.db.pool.query(
+      `SELECT r.count, r.sum::float8 AS sum FROM rollup_1m r JOIN series s USING (series_id) WHERE s.asset_id = $1`,
+      [asset],
+    );
+    expect(after).toEqual([{ count: 3, sum: 60 }]);
   });
 
   it('refuses readings of a decommissioned asset', async () => {
