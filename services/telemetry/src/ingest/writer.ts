@@ -26,15 +26,15 @@ export interface StoredReading {
  * When feed windows tile minutes (the window divides 60 s, as the default 1 s does), the minute
  * rows are merged from the window aggregates, so the readings are grouped and sorted once.
  */
-function writeStatement(skipStored: boolean, feedWindowMs: number): string {
+function writeStatement(skipStored: boolean, feedWindowMs: number, perBatch: boolean): string {
   const windowsTileMinutes = 60_000 % feedWindowMs === 0;
   return `
 WITH input AS (
-  SELECT s AS series_id, c AS class_id, timestamptz 'epoch' + t * interval '1 millisecond' AS ts, v AS value
-    FROM unnest($1::int4[], $2::int2[], $3::int8[], $4::float8[]) AS u(s, c, t, v)
+  SELECT s AS series_id, c AS class_id, timestamptz 'epoch' + t * interval '1 millisecond' AS ts, v AS value${perBatch ? ', b AS batch' : ''}
+    FROM unnest($1::int4[], $2::int2[], $3::int8[], $4::float8[]${perBatch ? ', $5::int4[]' : ''}) AS u(s, c, t, v${perBatch ? ', b' : ''})
 ), ins AS (
   INSERT INTO readings (series_id, class_id, ts, value)
-  SELECT series_id, class_id, ts, value FROM input ORDER BY series_id, ts${skipStored ? '\n  ON CONFLICT DO NOTHING' : ''}
+  SELECT series_id, class_id, ts, value FROM input ORDER BY series_id, ts${perBatch ? ', batch' : ''}${skipStored ? '\n  ON CONFLICT DO NOTHING' : ''}
   RETURNING series_id, class_id, ts, value
 ), w AS MATERIALIZED (
   SELECT series_id, class_id, date_bin(${Number(feedWindowMs)} * interval '1 millisecond', ts, timestamptz 'epoch') AS bucket,
@@ -53,7 +53,16 @@ WITH input AS (
     FROM ins GROUP BY 1, 2, 3`
   }
 )
-SELECT count(*)::int AS inserted FROM ins`;
+${
+  perBatch
+    ? // Several batches in one statement: a reading sent twice is inserted from the first batch
+      // holding it (the insert runs in batch order per key) and counts as a duplicate for the others.
+      `SELECT o.batch, count(*)::int AS inserted
+  FROM ins JOIN (SELECT DISTINCT ON (series_id, class_id, ts) series_id, class_id, ts, batch
+                   FROM input ORDER BY series_id, class_id, ts, batch) o USING (series_id, class_id, ts)
+ GROUP BY o.batch`
+    : 'SELECT count(*)::int AS inserted FROM ins'
+}`;
 }
 
 const NO_PARTITION = '23514'; // "no partition of relation … found for row"
@@ -71,8 +80,23 @@ export async function writeReadings(
   readings: readonly StoredReading[],
   feedWindowMs: number,
 ): Promise<{ inserted: number }> {
-  if (readings.length === 0) return { inserted: 0 };
-  const params = [
+  const [inserted] = await writeReadingBatches(pool, [readings], feedWindowMs);
+  return { inserted: inserted! };
+}
+
+/**
+ * Stores several batches in one statement and one transaction (see WriteQueue): all or none.
+ * Returns how many readings of each batch were new; a reading in several batches is new for the
+ * first only.
+ */
+export async function writeReadingBatches(
+  pool: Pool,
+  batches: readonly (readonly StoredReading[])[],
+  feedWindowMs: number,
+): Promise<number[]> {
+  const readings = batches.length === 1 ? batches[0]! : batches.flat();
+  if (readings.length === 0) return batches.map(() => 0);
+  const params: unknown[] = [
     readings.map((r) => r.seriesId),
     readings.map((r) => r.classId),
     readings.map((r) => r.tsMs),
@@ -81,15 +105,29 @@ export async function writeReadings(
   let skipStored = false;
   for (let attempt = 1; ; attempt++) {
     try {
-      const { rows } = await pool.query<{ inserted: number }>(
-        writeStatement(skipStored, feedWindowMs),
-        params,
+      // A plain insert stores every reading or fails: each batch's readings are all new.
+      if (!skipStored) {
+        await pool.query(writeStatement(false, feedWindowMs, false), params);
+        return batches.map((b) => b.length);
+      }
+      if (batches.length === 1) {
+        const { rows } = await pool.query<{ inserted: number }>(
+          writeStatement(true, feedWindowMs, false),
+          params,
+        );
+        return [rows[0]!.inserted];
+      }
+      const { rows } = await pool.query<{ batch: number; inserted: number }>(
+        writeStatement(true, feedWindowMs, true),
+        [...params, batches.flatMap((b, i) => b.map(() => i))],
       );
-      return { inserted: rows[0]!.inserted };
+      const inserted = batches.map(() => 0);
+      for (const r of rows) inserted[r.batch] = r.inserted;
+      return inserted;
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === UNIQUE_VIOLATION && !skipStored) {
-        // Some reading is stored already (or twice in the batch): the whole statement rolled back.
+        // Some reading is stored already (or sent twice): the whole statement rolled back.
         skipStored = true;
         continue;
       }
