@@ -11,9 +11,10 @@
  * milliseconds of jitter, for BENCH_HOURS (30) hours ending at 00:00 UTC — 4.5 million readings by
  * default, over two UTC days. Values are realistic rather than random bits: temperatures and
  * pressures drifting with sensor resolution, counters, noisy vibration levels, on/off states. They
- * are written through the service's own `writeReadings` (readings, the three roll-up tiers, latest
- * values and feed windows in one statement), in batches of BENCH_BATCH (5,000) readings in time
- * order, BENCH_WRITERS (4) batches at a time, as ingestion would.
+ * are written through the service's own `writeReadings` (readings, feed windows and pending minute
+ * roll-ups in one statement; the roll-up aggregator is not run, it does not touch the readings), in
+ * batches of BENCH_BATCH (5,000) readings in time order, BENCH_WRITERS (4) batches at a time, as
+ * ingestion would.
  *
  * Then, after VACUUM ANALYZE:
  * - raw: bytes per reading of the `readings` day partitions (heap + indexes + TOAST);

@@ -12,6 +12,7 @@ import { Ingestor } from './ingest/ingest.js';
 import { registerIngestRoutes } from './ingest/ingest.routes.js';
 import { mqttIngestFromConfig } from './mqtt/mqtt-ingest.js';
 import { registerQueryRoutes } from './query/query.routes.js';
+import { createRollupAggregator } from './rollups/rollup-aggregator.js';
 import { createStorageMaintenance } from './storage/maintenance.js';
 import { ensureRetentionClasses } from './storage/partitions.js';
 import { retentionPolicy, telemetryConfigSpec } from './telemetry.config.js';
@@ -21,7 +22,7 @@ const BODY_LIMIT = 16 * 1024 * 1024;
 
 /**
  * The Telemetry service's composition root: ingestion (HTTP; MQTT when configured), storage
- * maintenance, the TelemetryAggregated feed, and its own list of assets from the Asset events.
+ * maintenance, the roll-up aggregator, the TelemetryAggregated feed, and its own list of assets from the Asset events.
  */
 export async function createTelemetryService(ctx: ServiceContext): Promise<ServiceInstance> {
   const config = loadConfig(telemetryConfigSpec, ctx.env);
@@ -59,6 +60,8 @@ export async function createTelemetryService(ctx: ServiceContext): Promise<Servi
     ids: ctx.ids,
     windowMs: config.TELEMETRY_FEED_WINDOW,
   });
+  // Roll-up tiers and latest values, merged from what ingest appended (queries stay exact meanwhile).
+  const rollups = createRollupAggregator({ pool: ctx.pool, logger: ctx.logger });
 
   // Device telemetry over MQTT, when a broker is configured (MQTT_URL).
   const mqtt = mqttIngestFromConfig(config, ctx, ingestor);
@@ -83,12 +86,14 @@ export async function createTelemetryService(ctx: ServiceContext): Promise<Servi
     async start() {
       storage.start();
       feed.start();
+      rollups.start();
       await mqtt?.start();
     },
     async stop() {
       // First: what was received is written (and acknowledged) while the database is still there.
       await mqtt?.stop();
       await feed.stop();
+      await rollups.stop();
       await storage.stop();
     },
   };

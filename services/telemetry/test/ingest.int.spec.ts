@@ -53,12 +53,56 @@ describe('telemetry ingestion over HTTP', () => {
     ];
     expect(await t.ingest(batch)).toEqual({ accepted: 2, duplicates: 0, rejected: [] });
     expect(await t.ingest(batch)).toEqual({ accepted: 2, duplicates: 2, rejected: [] });
+    await t.flushRollups();
     const { rows } = await t.db.pool.query(
       `SELECT r.count, r.sum::float8 AS sum, r.min, r.max, r.first, r.last FROM rollup_1m r
          JOIN series s USING (series_id) WHERE s.asset_id = $1`,
       [asset],
     );
     expect(rows).toEqual([{ count: 2, sum: 30, min: 10, max: 20, first: 10, last: 20 }]);
+    // The same reading twice in one batch, beside a new one: stored once, counted once as a duplicate.
+    const twice = { assetId: asset, metric: 'flow', value: 30, ts: '2026-11-28T11:30:30.000Z' };
+    expect(await t.ingest([twice, twice])).toEqual({ accepted: 2, duplicates: 1, rejected: [] });
+    await t.flushRollups();
+    const { rows: after } = await t.db.pool.query(
+      `SELECT r.count, r.sum::float8 AS sum FROM rollup_1m r JOIN series s USING (series_id) WHERE s.asset_id = $1`,
+      [asset],
+    );
+    expect(after).toEqual([{ count: 3, sum: 60 }]);
+  });
+
+  it('stores concurrent batches (merged into fewer writes) with each reading once, and counts each duplicate once', async () => {
+    const asset = await t.registerAsset();
+    const base = Date.parse('2026-11-28T11:40:00.000Z');
+    const batch = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        assetId: asset,
+        metric: 'load',
+        value: from + i,
+        ts: base + (from + i) * 100,
+      }));
+    // Eight requests at once; the third and the fourth each overlap another one by 50 readings.
+    const batches = [
+      batch(0, 200),
+      batch(200, 200),
+      batch(350, 100),
+      batch(0, 50),
+      ...[5, 6, 7, 8].map((k) => batch(k * 200, 200)),
+    ];
+    const results = await Promise.all(batches.map((b) => t.ingest(b)));
+    expect(results.map((r) => r.accepted)).toEqual(batches.map((b) => b.length));
+    expect(results.reduce((n, r) => n + r.duplicates, 0)).toBe(100);
+    const { rows } = await t.db.pool.query<{ n: number; sum: number }>(
+      `SELECT count(*)::int AS n, sum(r.value)::float8 AS sum FROM readings r JOIN series s USING (series_id) WHERE s.asset_id = $1`,
+      [asset],
+    );
+    // Distinct readings: 0…449 and 1000…1799.
+    expect(rows[0]).toEqual({ n: 1250, sum: (449 * 450) / 2 + ((1000 + 1799) * 800) / 2 });
+    const count = await t.service.app.inject({
+      method: 'GET',
+      url: `/api/v1/assets/${asset}/telemetry?metric=load&from=2026-11-28T11:00:00Z&to=2026-11-28T12:00:00Z&bucket=1h&agg=count`,
+    });
+    expect(count.json().series[0].points).toEqual([{ ts: '2026-11-28T11:00:00.000Z', value: 1250 }]);
   });
 
   it('refuses readings of a decommissioned asset', async () => {

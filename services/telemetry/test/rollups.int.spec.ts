@@ -83,6 +83,7 @@ describe('roll-ups and queries', () => {
   };
 
   const rollups = async (assetId: string, table: string) => {
+    await t.flushRollups();
     const { rows } = await t.db.pool.query(
       `SELECT s.metric, r.bucket, r.count, r.sum::text AS sum, r.min, r.max, r.first, r.last, r.first_ts, r.last_ts
          FROM ${table} r JOIN series s USING (series_id) WHERE s.asset_id = $1 ORDER BY s.metric, r.bucket`,
@@ -165,6 +166,48 @@ describe('roll-ups and queries', () => {
       assetId: asset,
       values: [{ metric: 'rpm', ts: '2026-11-28T11:00:20.000Z', value: 7 }],
     });
+  });
+
+  it('answers exactly while roll-ups are pending, and the same once the aggregator merged them', async () => {
+    const asset = await t.registerAsset();
+    const hour = Date.parse('2026-11-28T10:00:00.000Z');
+    const sample = readings.filter((r) => r.tsMs >= hour - 3_600_000 && r.tsMs < hour + 3_600_000);
+    // Several batches touching the same minutes, a re-sent batch, and a late reading of the first minute.
+    await send(asset, sample.slice(1), 7);
+    await send(asset, sample.slice(1, 30), 29);
+    await send(asset, sample.slice(0, 1), 1);
+    const { rows: pending } = await t.db.pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM rollup_pending p JOIN series s USING (series_id) WHERE s.asset_id = $1',
+      [asset],
+    );
+    expect(pending[0]!.n).toBeGreaterThan(0);
+    const from = new Date(hour - 3_600_000).toISOString();
+    const to = new Date(hour + 3_600_000).toISOString();
+    const answers = async () =>
+      Promise.all([
+        ...['1m', '15m', '1h', '1d'].flatMap((bucket) =>
+          ['avg', 'first', 'last', 'min', 'count'].map((agg) =>
+            query(asset, `metric=temperature,pressure&from=${from}&to=${to}&bucket=${bucket}&agg=${agg}`),
+          ),
+        ),
+        t.service.app
+          .inject({ method: 'GET', url: `/api/v1/assets/${asset}/telemetry/latest` })
+          .then((r) => r.json()),
+      ]);
+    const before = await answers();
+    const pressure = sample.filter((r) => r.metric === 'pressure');
+    expect(before[0]!.body.series[1]!.points).toEqual(
+      expected(pressure, 60_000).map((w) => ({ ts: w.bucket, value: expect.closeTo(w.sum / w.count, 9) })),
+    );
+    expect(before.at(-1)).toMatchObject({
+      values: [
+        { metric: 'pressure', value: pressure.at(-1)!.value },
+        { metric: 'temperature', value: sample.filter((r) => r.metric === 'temperature').at(-1)!.value },
+      ],
+    });
+    expect((await t.flushRollups()).claimed).toBeGreaterThan(0);
+    expect(await answers()).toEqual(before);
+    expect(await t.flushRollups()).toEqual({ claimed: 0, minutes: 0 });
   });
 
   it('answers from the coarsest exact tier, with the same values as the readings give', async () => {

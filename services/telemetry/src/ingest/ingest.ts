@@ -11,7 +11,8 @@ import {
   type Rejection,
   type TimeLimits,
 } from './validate.js';
-import { type StoredReading, writeReadings } from './writer.js';
+import { WriteQueue } from './write-queue.js';
+import type { StoredReading } from './writer.js';
 
 export interface IngestorOptions {
   pool: Pool;
@@ -31,16 +32,19 @@ export type IngestItem = ParsedReading | Rejection;
 
 /**
  * The ingestion path shared by HTTP and MQTT: per-reading validation, the asset check (in batch),
- * series resolution, and one atomic write. When it resolves, every accepted reading is durable.
+ * series resolution, and one atomic write (merged with concurrent ones by the write queue). When it
+ * resolves, every accepted reading is durable.
  */
 export class Ingestor {
   private readonly series: SeriesResolver;
+  private readonly writes: WriteQueue;
   private readonly now: () => number;
   private readonly readingsTotal?: Counter<'transport' | 'outcome'>;
   private readonly batchSize?: Histogram<'transport'>;
 
   constructor(private readonly opts: IngestorOptions) {
     this.series = new SeriesResolver(opts.pool);
+    this.writes = new WriteQueue({ pool: opts.pool, feedWindowMs: opts.feedWindowMs });
     this.now = opts.now ?? Date.now;
     if (opts.metrics) {
       this.readingsTotal = new Counter({
@@ -101,7 +105,7 @@ export class Ingestor {
         const ref = refs.get(SeriesResolver.key(r.assetId, r.metric))!;
         return { seriesId: ref.seriesId, classId: ref.classId, tsMs: r.tsMs, value: r.value };
       });
-      ({ inserted } = await writeReadings(this.opts.pool, rows, this.opts.feedWindowMs));
+      inserted = await this.writes.write(rows);
       if (inserted > 0) this.opts.onStored?.();
     }
     this.batchSize?.observe({ transport }, items.length);

@@ -1,4 +1,5 @@
 import type { Pool } from '@assetops/platform';
+import { MERGED_AGGREGATES, READING_AGGREGATES, ROLLUP_COLUMNS } from '../rollups/rollup.sql.js';
 import { ensureIngestPartitions } from '../storage/partitions.js';
 
 /** One reading ready to store. */
@@ -10,85 +11,67 @@ export interface StoredReading {
 }
 
 /**
- * Merges a batch's aggregates into a roll-up row: min/max/sum/count combine, and first/last keep
- * the value of the earliest/latest reading time — so the order readings arrive in never matters.
+ * The ack path of a batch, in one statement (one round trip, one transaction): the readings, and —
+ * from the rows actually inserted — the pending TelemetryAggregated windows and the pending minute
+ * roll-ups. Both are appends; the roll-up aggregator (rollups/rollup-aggregator.ts) merges the
+ * minute rows into the 1m/1h/1d tiers and the latest values shortly after, many batches at once,
+ * and queries read pending rows beside the tiers meanwhile. Timestamps travel as epoch
+ * milliseconds (exact), values as float8.
+ *
+ * `skipStored`: a reading already stored (a re-send) is skipped by the primary key (ON CONFLICT DO
+ * NOTHING). Without it the insert is a plain one, which PostgreSQL does with less work per row (no
+ * speculative insertion), and fails on the first stored reading — the writer then sends the
+ * batch again with `skipStored`. Re-sends are rare; every batch pays for the check otherwise.
+ *
+ * When feed windows tile minutes (the window divides 60 s, as the default 1 s does), the minute
+ * rows are merged from the window aggregates, so the readings are grouped and sorted once.
  */
-const mergeSet = (t: string) => `
-  count = ${t}.count + excluded.count,
-  sum = ${t}.sum + excluded.sum,
-  min = least(${t}.min, excluded.min),
-  max = greatest(${t}.max, excluded.max),
-  first = CASE WHEN excluded.first_ts < ${t}.first_ts THEN excluded.first ELSE ${t}.first END,
-  first_ts = least(${t}.first_ts, excluded.first_ts),
-  last = CASE WHEN excluded.last_ts > ${t}.last_ts THEN excluded.last ELSE ${t}.last END,
-  last_ts = greatest(${t}.last_ts, excluded.last_ts)`;
-
-const aggregates = `count(*)::int AS count, sum(value::numeric) AS sum, min(value) AS min, max(value) AS max,
-  min(ts) AS first_ts, (array_agg(value ORDER BY ts))[1] AS first, max(ts) AS last_ts,
-  (array_agg(value ORDER BY ts DESC))[1] AS last`;
-
-/** The same aggregates merged from finer roll-up rows (`m`, the batch's minute aggregates). */
-const merged = `sum(count)::int, sum(sum), min(min), max(max),
-  min(first_ts), (array_agg(first ORDER BY first_ts))[1], max(last_ts), (array_agg(last ORDER BY last_ts DESC))[1]`;
-
-const upsert = (table: string, select: string) => `
-  ${table} AS (
-    INSERT INTO ${table} AS r (series_id, class_id, bucket, count, sum, min, max, first_ts, first, last_ts, last)
-    ${select}
-    ON CONFLICT (series_id, class_id, bucket) DO UPDATE SET ${mergeSet('r')}
-    RETURNING 1)`;
-
-/** The batch's minute aggregates (computed once from the inserted rows), then each tier's upsert. */
-const ROLLUPS = `
-m AS (
-  SELECT series_id, class_id, date_trunc('minute', ts, 'UTC') AS bucket, ${aggregates}
-    FROM ins GROUP BY 1, 2, 3
-),${upsert('rollup_1m', 'SELECT * FROM m ORDER BY 1, 3')},${upsert(
-  'rollup_1h',
-  `SELECT series_id, class_id, date_trunc('hour', bucket, 'UTC'), ${merged} FROM m GROUP BY 1, 2, 3 ORDER BY 1, 3`,
-)},${upsert(
-  'rollup_1d',
-  `SELECT series_id, class_id, date_trunc('day', bucket, 'UTC'), ${merged} FROM m GROUP BY 1, 2, 3 ORDER BY 1, 3`,
-)}`;
-
-/**
- * The whole write of a batch, in one statement (one round trip, one transaction): the readings
- * (a re-sent one is skipped by the primary key), and — from the rows actually inserted — the three
- * roll-up tiers, the latest values and the pending TelemetryAggregated windows. Timestamps travel
- * as epoch milliseconds (exact), values as float8.
- */
-const WRITE = `
+function writeStatement(skipStored: boolean, feedWindowMs: number, perBatch: boolean): string {
+  const windowsTileMinutes = 60_000 % feedWindowMs === 0;
+  return `
 WITH input AS (
-  SELECT s AS series_id, c AS class_id, timestamptz 'epoch' + t * interval '1 millisecond' AS ts, v AS value
-    FROM unnest($1::int4[], $2::int2[], $3::int8[], $4::float8[]) AS u(s, c, t, v)
+  SELECT s AS series_id, c AS class_id, timestamptz 'epoch' + t * interval '1 millisecond' AS ts, v AS value${perBatch ? ', b AS batch' : ''}
+    FROM unnest($1::int4[], $2::int2[], $3::int8[], $4::float8[]${perBatch ? ', $5::int4[]' : ''}) AS u(s, c, t, v${perBatch ? ', b' : ''})
 ), ins AS (
   INSERT INTO readings (series_id, class_id, ts, value)
-  SELECT series_id, class_id, ts, value FROM input ORDER BY series_id, ts
-  ON CONFLICT DO NOTHING
+  SELECT series_id, class_id, ts, value FROM input ORDER BY series_id, ts${perBatch ? ', batch' : ''}${skipStored ? '\n  ON CONFLICT DO NOTHING' : ''}
   RETURNING series_id, class_id, ts, value
-),${ROLLUPS},
-latest_upd AS (
-  INSERT INTO latest AS l (series_id, ts, value)
-  SELECT DISTINCT ON (series_id) series_id, ts, value FROM ins ORDER BY series_id, ts DESC
-  ON CONFLICT (series_id) DO UPDATE SET ts = excluded.ts, value = excluded.value, updated_at = now()
-   WHERE excluded.ts > l.ts
-  RETURNING 1
+), w AS MATERIALIZED (
+  SELECT series_id, class_id, date_bin(${Number(feedWindowMs)} * interval '1 millisecond', ts, timestamptz 'epoch') AS bucket,
+         ${READING_AGGREGATES}
+    FROM ins GROUP BY 1, 2, 3
 ), feed AS (
   INSERT INTO feed_pending (series_id, window_start, count, sum, min, max, first_ts, first, last_ts, last)
-  SELECT series_id,
-         date_bin($5::int8 * interval '1 millisecond', ts, timestamptz 'epoch'),
-         ${aggregates}
-    FROM ins GROUP BY 1, 2
-  RETURNING 1
+  SELECT series_id, bucket, count, sum, min, max, first_ts, first, last_ts, last FROM w
+), pending AS (
+  INSERT INTO rollup_pending (${ROLLUP_COLUMNS})
+  ${
+    windowsTileMinutes
+      ? `SELECT series_id, class_id, date_bin(interval '1 minute', bucket, timestamptz 'epoch'), ${MERGED_AGGREGATES}
+    FROM w GROUP BY 1, 2, 3`
+      : `SELECT series_id, class_id, date_bin(interval '1 minute', ts, timestamptz 'epoch'), ${READING_AGGREGATES}
+    FROM ins GROUP BY 1, 2, 3`
+  }
 )
-SELECT count(*)::int AS inserted FROM ins`;
+${
+  perBatch
+    ? // Several batches in one statement: a reading sent twice is inserted from the first batch
+      // holding it (the insert runs in batch order per key) and counts as a duplicate for the others.
+      `SELECT o.batch, count(*)::int AS inserted
+  FROM ins JOIN (SELECT DISTINCT ON (series_id, class_id, ts) series_id, class_id, ts, batch
+                   FROM input ORDER BY series_id, class_id, ts, batch) o USING (series_id, class_id, ts)
+ GROUP BY o.batch`
+    : 'SELECT count(*)::int AS inserted FROM ins'
+}`;
+}
 
 const NO_PARTITION = '23514'; // "no partition of relation … found for row"
+const UNIQUE_VIOLATION = '23505';
 const DEADLOCK = '40P01';
 const SERIALIZATION = '40001';
 
 /**
- * Stores a batch of readings with their roll-ups, latest values and feed windows, atomically.
+ * Stores a batch of readings with their pending feed windows and roll-ups, atomically.
  * Returns how many were new (the rest were already stored). A missing partition (a reading far
  * back inside the lateness window, or a day not yet prepared) is created and the write retried.
  */
@@ -97,20 +80,57 @@ export async function writeReadings(
   readings: readonly StoredReading[],
   feedWindowMs: number,
 ): Promise<{ inserted: number }> {
-  if (readings.length === 0) return { inserted: 0 };
-  const params = [
+  const [inserted] = await writeReadingBatches(pool, [readings], feedWindowMs);
+  return { inserted: inserted! };
+}
+
+/**
+ * Stores several batches in one statement and one transaction (see WriteQueue): all or none.
+ * Returns how many readings of each batch were new; a reading in several batches is new for the
+ * first only.
+ */
+export async function writeReadingBatches(
+  pool: Pool,
+  batches: readonly (readonly StoredReading[])[],
+  feedWindowMs: number,
+): Promise<number[]> {
+  const readings = batches.length === 1 ? batches[0]! : batches.flat();
+  if (readings.length === 0) return batches.map(() => 0);
+  const params: unknown[] = [
     readings.map((r) => r.seriesId),
     readings.map((r) => r.classId),
     readings.map((r) => r.tsMs),
     readings.map((r) => r.value),
-    feedWindowMs,
   ];
+  let skipStored = false;
   for (let attempt = 1; ; attempt++) {
     try {
-      const { rows } = await pool.query<{ inserted: number }>(WRITE, params);
-      return { inserted: rows[0]!.inserted };
+      // A plain insert stores every reading or fails: each batch's readings are all new.
+      if (!skipStored) {
+        await pool.query(writeStatement(false, feedWindowMs, false), params);
+        return batches.map((b) => b.length);
+      }
+      if (batches.length === 1) {
+        const { rows } = await pool.query<{ inserted: number }>(
+          writeStatement(true, feedWindowMs, false),
+          params,
+        );
+        return [rows[0]!.inserted];
+      }
+      const { rows } = await pool.query<{ batch: number; inserted: number }>(
+        writeStatement(true, feedWindowMs, true),
+        [...params, batches.flatMap((b, i) => b.map(() => i))],
+      );
+      const inserted = batches.map(() => 0);
+      for (const r of rows) inserted[r.batch] = r.inserted;
+      return inserted;
     } catch (err) {
       const code = (err as { code?: string }).code;
+      if (code === UNIQUE_VIOLATION && !skipStored) {
+        // Some reading is stored already (or sent twice): the whole statement rolled back.
+        skipStored = true;
+        continue;
+      }
       if (attempt >= 5) throw err;
       if (code === NO_PARTITION) {
         await preparePartitions(pool, readings);

@@ -21,6 +21,7 @@ const TIER_AGG: Record<Aggregation, string> = {
 };
 
 const TIER_TABLE = { '1m': 'rollup_1m', '1h': 'rollup_1h', '1d': 'rollup_1d' } as const;
+const TIER_COLUMNS = 'series_id, bucket, count, sum, min, max, first_ts, first, last_ts, last';
 
 /** The SQL expression of the query bucket holding the roll-up row's `bucket`. */
 function bucketExpr(bucket: Bucket): string {
@@ -77,11 +78,19 @@ async function fromTier(
   out: Map<string, { ts: string; value: number | null }[]>,
 ): Promise<void> {
   const table = TIER_TABLE[plan.tier as keyof typeof TIER_TABLE];
+  // The tier's rows and the minute rows still pending (appended by ingest, not yet merged by the
+  // roll-up aggregator) are merged alike: in one statement, hence one snapshot, in which every
+  // reading counts exactly once — in a tier row or in a pending row (the aggregator moves it from
+  // one to the other in one transaction). A pending minute lies in the range exactly when its tier
+  // bucket does, since the range is aligned to the query's buckets, which are whole tier buckets.
   const { rows } = await db.query<{ series_id: number; b: Date; value: number | null }>(
     `SELECT r.series_id, ${bucketExpr(plan.bucket)} AS b, ${TIER_AGG[plan.agg]} AS value
-       FROM ${table} r
-      WHERE r.series_id = ANY($1::int4[]) AND r.class_id = ANY($2::int2[])
-        AND r.bucket >= $3 AND r.bucket < $4
+       FROM (SELECT ${TIER_COLUMNS} FROM ${table}
+              WHERE series_id = ANY($1::int4[]) AND class_id = ANY($2::int2[])
+                AND bucket >= $3 AND bucket < $4
+             UNION ALL
+             SELECT ${TIER_COLUMNS} FROM rollup_pending
+              WHERE series_id = ANY($1::int4[]) AND bucket >= $3 AND bucket < $4) r
       GROUP BY 1, 2
       ORDER BY 1, 2`,
     [
@@ -169,8 +178,15 @@ export async function latestValues(db: Queryable, assetId: string): Promise<Late
     throw new NotFoundError('ASSET_NOT_FOUND', `asset ${assetId} is not known to the telemetry service`);
   }
   const { rows } = await db.query<{ metric: string; ts: Date; value: number }>(
-    `SELECT s.metric, l.ts, l.value FROM series s JOIN latest l USING (series_id)
-      WHERE s.asset_id = $1 ORDER BY s.metric`,
+    // The latest values the roll-up aggregator stored, and the last readings of the minute rows
+    // still pending: the newest of them (one snapshot, so none is missed or counted twice).
+    `SELECT DISTINCT ON (s.metric) s.metric, v.ts, v.value
+       FROM series s
+       JOIN (SELECT series_id, ts, value FROM latest
+             UNION ALL
+             SELECT series_id, last_ts, last FROM rollup_pending) v USING (series_id)
+      WHERE s.asset_id = $1
+      ORDER BY s.metric, v.ts DESC`,
     [assetId],
   );
   return { assetId, values: rows.map((r) => ({ metric: r.metric, ts: r.ts.toISOString(), value: r.value })) };

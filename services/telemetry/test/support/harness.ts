@@ -21,6 +21,7 @@ import {
 } from '@assetops/platform';
 import { createTestDatabase, ManualClock, type TestDatabase } from '@assetops/platform/testkit';
 import { createTelemetryService, telemetryService } from '../../src/index.js';
+import { createRollupAggregator, type RollupRun } from '../../src/rollups/rollup-aggregator.js';
 import { createStorageMaintenance, type StorageMaintenanceRun } from '../../src/storage/maintenance.js';
 import { ensureRetentionClasses, type RetentionClasses } from '../../src/storage/partitions.js';
 import { retentionPolicy, telemetryConfigSpec } from '../../src/telemetry.config.js';
@@ -40,6 +41,12 @@ export interface TelemetryHarness {
    * from the same env as the service; `classes` are the retention classes of that configuration.
    */
   storage: { run(): Promise<StorageMaintenanceRun>; classes: RetentionClasses };
+  /**
+   * Merges every pending roll-up row into the 1m/1h/1d tiers and the latest values now, as the
+   * service's aggregator loop would shortly (tests that read the tier tables call it first; the
+   * query API is exact without it).
+   */
+  flushRollups(): Promise<RollupRun>;
   close(): Promise<void>;
 }
 
@@ -65,6 +72,10 @@ export async function startTelemetry(
   });
   await service.app.ready();
   const storage = await createHarnessStorage(db, clock, opts.env ?? {});
+  const rollups = createRollupAggregator({
+    pool: db.pool,
+    logger: createLogger({ service: 'telemetry', level: 'silent' }),
+  });
   const versions = new Map<string, number>();
   const types = new Map<string, string>();
 
@@ -80,6 +91,7 @@ export async function startTelemetry(
     clock,
     deliver,
     storage,
+    flushRollups: () => rollups.flush(),
     async registerAsset(type = 'pump') {
       const assetId = randomUUID();
       versions.set(assetId, 1);
