@@ -14,7 +14,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    maxWorkers: 3,
+    // Two files at a time: an all-in-one runtime holds ~35 PostgreSQL connections (seven pools,
+    // leader loops, listeners), and the machine's server allows 100.
+    maxWorkers: 2,
     reporters: ['default', './test/summary-reporter.ts'],
   },
 });

@@ -62,6 +62,10 @@ export const serviceConfigSpec = {
   NATS_TOKEN: optional(
     string({ secret: true, description: 'NATS token, when the servers require token authorization' }),
   ),
+  NATS_ACK_WAIT: duration({
+    default: 30_000,
+    description: 'how long JetStream waits for an acknowledgement before redelivering to another instance',
+  }),
   NATS_REPLICAS: integer({
     default: 1,
     min: 1,

@@ -51,6 +51,7 @@ async function main(): Promise<void> {
     streamPrefix: config.NATS_STREAM_PREFIX,
     token: config.NATS_TOKEN,
     replicas: config.NATS_REPLICAS,
+    ackWaitMs: config.NATS_ACK_WAIT,
   });
   const running = await runService(def, {
     pool,

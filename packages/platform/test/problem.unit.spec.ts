@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { problem } from '../src/http/problem.js';
+import { problem, toProblem } from '../src/http/problem.js';
 
 describe('problem documents', () => {
   it('keeps the standard members when an extension member has the same name', () => {
@@ -15,6 +15,24 @@ describe('problem documents', () => {
       code: 'SAGA_BUSY',
       detail: 'the saga is running',
       errors: [],
+    });
+  });
+});
+
+describe('database outages', () => {
+  it('answer 503 DATABASE_UNAVAILABLE (retryable), not 500', () => {
+    for (const err of [
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+      Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
+      Object.assign(new Error('the database system is starting up'), { code: '57P03' }),
+      Object.assign(new Error('connection failure'), { code: '08006' }),
+      new Error('Connection terminated unexpectedly'),
+    ]) {
+      expect(toProblem(err)).toMatchObject({ status: 503, code: 'DATABASE_UNAVAILABLE' });
+    }
+    expect(toProblem(Object.assign(new Error('syntax error'), { code: '42601' }))).toMatchObject({
+      status: 500,
+      code: 'INTERNAL_ERROR',
     });
   });
 });

@@ -103,7 +103,34 @@ export function toProblem(err: unknown, request?: FastifyRequest): Problem {
       (fe.code?.startsWith('FST_') ? 'BAD_REQUEST' : (fe.code ?? 'BAD_REQUEST'));
     return problem(status, code, fe.message, { instance });
   }
+  if (isDatabaseUnavailable(err)) {
+    return problem(
+      503,
+      'DATABASE_UNAVAILABLE',
+      'the service cannot reach its database right now; retry shortly',
+      {
+        instance,
+      },
+    );
+  }
   return problem(500, 'INTERNAL_ERROR', 'an unexpected error occurred; it has been logged', { instance });
+}
+
+/** Network errors of a database connection, and PostgreSQL's own "shutting down / starting up". */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * Whether an error means the database is (for now) out of reach rather than that the request or
+ * the code is wrong: a restart or fail-over of PostgreSQL answers 503 (retryable), not 500.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | undefined;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  if (UNREACHABLE.has(code)) return true;
+  // 08xxx connection exceptions; 57P01-57P03 admin/crash shutdown, cannot connect now.
+  if (/^08[0-9A-Z]{3}$/.test(code) || code === '57P01' || code === '57P02' || code === '57P03') return true;
+  const message = typeof e?.message === 'string' ? e.message : '';
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect/i.test(message);
 }
 
 /** Sends a problem with the right content type. */
