@@ -106,6 +106,8 @@ describe('preventive plans: API and time-based occurrences', () => {
       sourceRef: `${plan.id}:1`,
       status: 'assigned',
       createdAt: at(6 * DAY),
+      // Opened a day ahead (lead time), due on the plan's date rather than the priority's SLA.
+      dueAt: at(7 * DAY),
     });
     expect(wo!.description).toContain(`due ${at(7 * DAY)}`);
     const created = (await h.outbox(CREATED)).filter(

@@ -164,6 +164,9 @@ export async function openOccurrence(
       source: 'plan',
       sourceRef: `${plan.id}:${decision.occurrence}`,
       requiredSkill: plan.requiredSkill,
+      // A time-based occurrence is due on the plan's date (opened `leadTime` before it); a usage
+      // threshold just reached is due now, so the priority's SLA applies.
+      ...(decision.reason === 'time' ? { dueAt: decision.dueAt } : {}),
     },
     origin,
   );

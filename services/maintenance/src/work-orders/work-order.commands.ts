@@ -71,6 +71,8 @@ export interface NewWorkOrder {
   source: WorkOrderSource;
   sourceRef: string | null;
   requiredSkill: string | null;
+  /** When the work is due, if not the priority's SLA from now (a plan's occurrence). */
+  dueAt?: string | undefined;
 }
 
 /**

@@ -42,6 +42,8 @@ export type WorkOrderCommand =
       source: WorkOrderSource;
       sourceRef: string | null;
       requiredSkill: string | null;
+      /** A due time of its own (a preventive plan's due date); else the priority's SLA from now. */
+      dueAt?: string | undefined;
     }
   | { kind: 'AssignWorkOrder'; technicianId: string; mode: 'auto' | 'manual'; note: string }
   | { kind: 'StartWork' }
@@ -156,7 +158,7 @@ export function decide(
           sourceRef: command.sourceRef,
           requiredSkill: command.requiredSkill,
           status: 'open',
-          dueAt: dueAt(ctx.now, command.priority, ctx.sla).toISOString(),
+          dueAt: command.dueAt ?? dueAt(ctx.now, command.priority, ctx.sla).toISOString(),
           createdAt: at,
         },
       },
