@@ -6,8 +6,7 @@ import {
   type SagaStatus,
   type SagaStepStatus,
 } from '@assetops/contracts';
-import { IllegalStateError } from '@assetops/platform';
-import { type SagaPolicy, waitMs } from './onboarding.saga.js';
+import { deadlineAfter, mustNeedAttention, type SagaPolicy } from './saga.kit.js';
 
 /**
  * The decommissioning saga of one asset, orchestrated by the Asset service. Each step is an action
@@ -348,26 +347,12 @@ function complete(t: DecommissioningTransition, ctx: DecommissioningContext): De
   return t;
 }
 
-function mustNeedAttention(saga: DecommissioningSaga, action: SagaAction): void {
-  if (saga.status !== 'needs_attention') {
-    throw new IllegalStateError(
-      'SAGA_NOT_NEEDING_ATTENTION',
-      `saga ${saga.id} is ${saga.status}; only a saga in needs_attention can be given ${action}`,
-      { sagaStatus: saga.status },
-    );
-  }
-}
-
 function begin(saga: DecommissioningSaga, ctx: DecommissioningContext): DecommissioningTransition {
   return {
     saga: { ...saga, steps: { ...saga.steps }, version: saga.version + 1, updatedAt: ctx.now.toISOString() },
     effects: [],
     history: [],
   };
-}
-
-function deadlineAfter(ctx: Pick<DecommissioningContext, 'now' | 'policy'>, attempt: number): string {
-  return new Date(ctx.now.getTime() + waitMs(ctx.policy, attempt)).toISOString();
 }
 
 function entry(

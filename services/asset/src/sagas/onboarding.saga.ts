@@ -6,7 +6,9 @@ import {
   type SagaStatus,
   type SagaStepStatus,
 } from '@assetops/contracts';
-import { IllegalStateError } from '@assetops/platform';
+import { deadlineAfter, mustNeedAttention, type SagaPolicy } from './saga.kit.js';
+
+export { type SagaPolicy, waitMs } from './saga.kit.js';
 
 /**
  * The onboarding saga of one asset, orchestrated by the Asset service (which owns asset-level saga
@@ -53,13 +55,6 @@ export interface OnboardingSaga {
   updatedAt: string;
 }
 
-export interface SagaPolicy {
-  /** How long the first request of a wait is given; each retry waits twice as long (at most 8×). */
-  stepTimeoutMs: number;
-  /** Requests per wait before giving up on it. */
-  maxAttempts: number;
-}
-
 export interface SagaContext {
   now: Date;
   /** The asset's status when the input is decided on (the asset row is locked). */
@@ -99,11 +94,6 @@ export const compensationOrder: readonly OnboardingStep[] = [...OnboardingSteps]
 
 /** The status reason of an asset that onboarding made active. */
 export const ACTIVATED_REASON = 'onboarding completed';
-
-/** How long the `attempt`-th request of a wait is given: doubling from the step timeout, at most 8×. */
-export function waitMs(policy: SagaPolicy, attempt: number): number {
-  return policy.stepTimeoutMs * 2 ** Math.min(Math.max(attempt - 1, 0), 3);
-}
 
 /** What a person may do about the saga now. */
 export function sagaActions(saga: OnboardingSaga): SagaAction[] {
@@ -330,26 +320,12 @@ function pendingSteps(saga: OnboardingSaga): OnboardingStep[] {
   return OnboardingSteps.filter((step) => saga.steps[step] === 'pending');
 }
 
-function mustNeedAttention(saga: OnboardingSaga, action: SagaAction): void {
-  if (saga.status !== 'needs_attention') {
-    throw new IllegalStateError(
-      'SAGA_NOT_NEEDING_ATTENTION',
-      `saga ${saga.id} is ${saga.status}; only a saga in needs_attention can be given ${action}`,
-      { sagaStatus: saga.status },
-    );
-  }
-}
-
 function begin(saga: OnboardingSaga, ctx: SagaContext): SagaTransition {
   return {
     saga: { ...saga, steps: { ...saga.steps }, version: saga.version + 1, updatedAt: ctx.now.toISOString() },
     effects: [],
     history: [],
   };
-}
-
-function deadlineAfter(ctx: Pick<SagaContext, 'now' | 'policy'>, attempt: number): string {
-  return new Date(ctx.now.getTime() + waitMs(ctx.policy, attempt)).toISOString();
 }
 
 function entry(
