@@ -34,6 +34,15 @@ describe('HTTP bootstrap', () => {
       },
       async (request) => request.body,
     );
+    app.get(
+      '/things',
+      {
+        schema: {
+          querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }) }),
+        },
+      },
+      async (request) => ({ limit: request.query.limit }),
+    );
     app.get('/things/missing', async () => {
       throw new NotFoundError('THING_NOT_FOUND', 'no such thing');
     });
@@ -68,6 +77,24 @@ describe('HTTP bootstrap', () => {
         { path: '/body/size', message: 'must be >= 0' },
       ]),
     );
+  });
+
+  it('refuses a coerced Infinity that Ajv would let past its bounds, and still coerces finite numbers', async () => {
+    for (const text of ['Infinity', '-Infinity', '1e400']) {
+      const res = await app.inject({ method: 'GET', url: `/things?limit=${encodeURIComponent(text)}` });
+      expect(res.statusCode, text).toBe(400);
+      expect(res.headers['content-type']).toContain('application/problem+json');
+      expect(res.json().errors).toEqual([{ path: '/querystring/limit', message: 'must be a finite number' }]);
+    }
+    const body = await app.inject({
+      method: 'POST',
+      url: '/things',
+      payload: { name: 'x', size: 'Infinity' },
+    });
+    expect(body.statusCode).toBe(400);
+    expect(body.json().errors).toEqual([{ path: '/body/size', message: 'must be a finite number' }]);
+    expect((await app.inject({ method: 'GET', url: '/things?limit=7' })).json()).toEqual({ limit: 7 });
+    expect((await app.inject({ method: 'GET', url: '/things' })).json()).toEqual({ limit: 100 });
   });
 
   it('answers malformed JSON with 400 INVALID_JSON', async () => {

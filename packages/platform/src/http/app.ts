@@ -10,6 +10,7 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from '../logger.js';
 import { createTracer, parseTraceparent, type Span, type Tracer } from '../tracing.js';
+import { finiteNumbersOnly } from './finite-numbers.js';
 import { createMetricsRegistry, type MetricsRegistry, prometheus } from './metrics.js';
 import { problem, sendProblem, toProblem } from './problem.js';
 
@@ -77,6 +78,7 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
         coerceTypes: 'array',
         useDefaults: true,
       },
+      plugins: [finiteNumbersOnly],
     },
     // Errors Fastify raises before routing (a malformed URL, a path parameter over maxParamLength)
     // are problems like every other refusal, not Fastify's own JSON.
