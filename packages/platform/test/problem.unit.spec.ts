@@ -26,6 +26,10 @@ describe('database outages', () => {
       Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
       Object.assign(new Error('the database system is starting up'), { code: '57P03' }),
       Object.assign(new Error('connection failure'), { code: '08006' }),
+      Object.assign(new Error('remaining connection slots are reserved for superuser connections'), {
+        code: '53300',
+      }),
+      Object.assign(new Error('out of memory'), { code: '53200' }),
       new Error('Connection terminated unexpectedly'),
     ]) {
       expect(toProblem(err)).toMatchObject({ status: 503, code: 'DATABASE_UNAVAILABLE' });

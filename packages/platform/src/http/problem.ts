@@ -127,8 +127,11 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown } | undefined;
   const code = typeof e?.code === 'string' ? e.code : '';
   if (UNREACHABLE.has(code)) return true;
-  // 08xxx connection exceptions; 57P01-57P03 admin/crash shutdown, cannot connect now.
-  if (/^08[0-9A-Z]{3}$/.test(code) || code === '57P01' || code === '57P02' || code === '57P03') return true;
+  // 08xxx connection exceptions; 53xxx insufficient resources (too many connections, out of memory,
+  // disk full); 57P01-57P03 admin/crash shutdown, cannot connect now.
+  if (/^(08|53)[0-9A-Z]{3}$/.test(code) || code === '57P01' || code === '57P02' || code === '57P03') {
+    return true;
+  }
   const message = typeof e?.message === 'string' ? e.message : '';
   return /Connection terminated|connection timeout|timeout exceeded when trying to connect/i.test(message);
 }
