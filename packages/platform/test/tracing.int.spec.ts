@@ -84,6 +84,20 @@ describe('trace context and span export', () => {
     expect(parseTraceparent(undefined)).toBeUndefined();
   });
 
+  it('gives every span a distinct random id, and every root span a distinct trace id', () => {
+    const tracer = createTracer('ids', { export: () => {}, flush: async () => {}, shutdown: async () => {} });
+    // More than one refill of the pool of random bytes the ids are cut from.
+    const spans = Array.from({ length: 2000 }, () => tracer.startSpan('s'));
+    for (const span of spans) {
+      expect(span.context.traceId).toMatch(/^[0-9a-f]{32}$/);
+      expect(span.context.spanId).toMatch(/^[0-9a-f]{16}$/);
+    }
+    expect(new Set(spans.map((s) => s.context.spanId)).size).toBe(spans.length);
+    expect(new Set(spans.map((s) => s.context.traceId)).size).toBe(spans.length);
+    const child = tracer.startSpan('child', { parent: spans[0]!.context });
+    expect(child.context.traceId).toBe(spans[0]!.context.traceId);
+  });
+
   it('continues the caller’s trace in a server span whose traceparent the request’s commands carry', async () => {
     const caller = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
     const res = await app.inject({ method: 'POST', url: '/api/v1/things', headers: { traceparent: caller } });
