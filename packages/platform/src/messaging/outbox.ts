@@ -24,22 +24,18 @@ export async function appendToOutbox(tx: PoolClient, events: readonly EventEnvel
   // One statement, one round trip, for the whole batch: WITH ORDINALITY fixes the order in which
   // positions are drawn, and the NOTIFY rides along. Notifications are queued until COMMIT (and
   // dropped on ROLLBACK), so the relay wakes exactly when the rows become visible; identical
-  // notifications of one transaction are folded into one.
+  // notifications of one transaction are folded into one. The events travel as ONE JSON array:
+  // a jsonb[] parameter would have every event's JSON escaped into an array literal, which cost
+  // the client 2-3 times the CPU of the statement itself.
   await tx.query(
     `WITH appended AS (
        INSERT INTO outbox (id, type, subject, event)
-       SELECT u.id, u.type, u.subject, u.event
-         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[]) WITH ORDINALITY AS u(id, type, subject, event, ord)
+       SELECT (u.e->>'id')::uuid, u.e->>'type', u.e->>'subject', u.e
+         FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS u(e, ord)
         ORDER BY u.ord
        RETURNING 1)
-     SELECT pg_notify($5, '')`,
-    [
-      valid.map((e) => e.id),
-      valid.map((e) => e.type),
-      valid.map((e) => e.subject ?? null),
-      valid.map((e) => JSON.stringify(e)),
-      OUTBOX_CHANNEL,
-    ],
+     SELECT pg_notify($2, '')`,
+    [JSON.stringify(valid), OUTBOX_CHANNEL],
   );
 }
 
