@@ -26,5 +26,6 @@ export * from './messaging/outbox.js';
 export * from './messaging/outbox-relay.js';
 export * from './messaging/retry-policy.js';
 export * from './messaging/types.js';
+export * from './otel-metrics.js';
 export * from './service.js';
 export * from './tracing.js';

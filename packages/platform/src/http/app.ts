@@ -9,6 +9,7 @@ import Fastify, {
   type RawServerDefault,
 } from 'fastify';
 import type { Logger } from '../logger.js';
+import { createOtlpMetricsExporter, otlpMetricsSettings } from '../otel-metrics.js';
 import { createTracer, parseTraceparent, type Span, type Tracer } from '../tracing.js';
 import { finiteNumbersOnly } from './finite-numbers.js';
 import { createMetricsRegistry, type MetricsRegistry, prometheus } from './metrics.js';
@@ -47,6 +48,12 @@ export interface HttpAppOptions {
   tracer?: Tracer;
   /** Extra Fastify server options (trustProxy…). */
   server?: Partial<FastifyServerOptions>;
+  /**
+   * Where the OpenTelemetry settings are read (default: the process environment): with
+   * `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` set, the registry is
+   * pushed to the collector periodically, and once more when the app closes.
+   */
+  env?: Record<string, string | undefined>;
 }
 
 /**
@@ -62,6 +69,8 @@ export interface HttpAppOptions {
  */
 export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
   const metrics = opts.metrics ?? createMetricsRegistry(opts.service);
+  // Read first: a malformed OTEL_* value stops the start before anything is built.
+  const otlp = otlpMetricsSettings(opts.env ?? process.env);
   const app = Fastify({
     loggerInstance: opts.logger,
     // Per-request log lines would dominate the log at ingest rates; errors are logged by the
@@ -174,6 +183,19 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
   );
   app.get('/openapi.json', internal, async () => app.swagger());
   app.decorate('metrics', metrics);
+
+  // Pushed where the registry is served: every service builds its app here, in both runtimes. The
+  // last push runs at close (bounded: a push is given at most 10 s), after the server stopped
+  // taking requests, so the final counts include every request served.
+  if (otlp) {
+    const exporter = createOtlpMetricsExporter({
+      registry: metrics,
+      service: opts.service,
+      logger: opts.logger,
+      ...otlp,
+    });
+    app.addHook('onClose', () => exporter.shutdown());
+  }
   return app;
 }
 
