@@ -12,6 +12,7 @@ import { registerAssetRoutes } from './assets/asset.routes.js';
 import { registerDecommissionRoutes } from './sagas/decommissioning.routes.js';
 import { DecommissioningSagas } from './sagas/decommissioning.runner.js';
 import { OnboardingSagas } from './sagas/onboarding.runner.js';
+import { registerSagaMetrics } from './sagas/saga.metrics.js';
 import { registerSagaRoutes } from './sagas/saga.routes.js';
 
 /**
@@ -60,7 +61,9 @@ export async function createAssetService(ctx: ServiceContext): Promise<ServiceIn
     metrics: ctx.metrics,
     description: 'Asset identity, metadata and lifecycle; the onboarding and decommissioning sagas.',
     readiness: { database: async () => void (await ctx.pool.query('SELECT 1')) },
+    env: ctx.env,
   });
+  registerSagaMetrics(ctx.metrics, { pool: ctx.pool, logger: ctx.logger });
   registerAssetRoutes(app, { pool: ctx.pool, clock: ctx.clock, ids: ctx.ids, onChange: sagas.onAssetChange });
   registerDecommissionRoutes(app, { sagas: decommissioning });
   registerSagaRoutes(app, { pool: ctx.pool, onboarding: sagas, decommissioning });

@@ -36,6 +36,7 @@ const EXPECTED: [method: string, path: string, allowed: Role[]][] = [
   ['POST', '/api/v1/dashboard/rebuild', ['admin']],
   ['GET', '/api/v1/users', ['admin']],
   ['POST', '/api/v1/users', ['admin']],
+  ['PATCH', `/api/v1/users/${ID}`, ['admin']],
   ['GET', `/api/v1/tokens/${ID}`, ['admin']],
   ['DELETE', `/api/v1/tokens/${ID}`, ['admin']],
   ['GET', '/api/v1/ops/telemetry/dead-letters', ['admin']],

@@ -278,3 +278,13 @@ export async function nextDeadline(db: Queryable): Promise<Date | null> {
   );
   return rows[0]?.next ?? null;
 }
+
+/** How many sagas of each type are in each state (the pairs that have none are absent). */
+export async function countSagasByState(
+  db: Queryable,
+): Promise<{ type: SagaType; status: SagaStatus; sagas: number }[]> {
+  const { rows } = await db.query<{ type: SagaType; status: SagaStatus; sagas: number }>(
+    'SELECT type, status, count(*)::int AS sagas FROM sagas GROUP BY type, status',
+  );
+  return rows;
+}

@@ -30,8 +30,8 @@ export interface AccessControlOptions {
   adminToken: string;
   /**
    * How long a token's verification is remembered in this process; default 5 s. A revoked or
-   * expired token, or a deactivated user, is refused by every gateway instance within this time
-   * (at once by the instance that revoked it). 0: every request reads the database.
+   * expired token, a deactivated user or a lowered role is applied by every gateway instance within
+   * this time (at once by the instance that made the change). 0: every request reads the database.
    */
   cacheTtlMs?: number;
   /** Per-token limits of `POST /api/v1/telemetry` (ingest) and of every other call (api); unset: none. */
@@ -54,7 +54,10 @@ export interface AccessControl {
   authenticate: Authenticate;
   /** Verifies a token secret alone (MQTT logins); cached like `authenticate`. */
   verify(secret: string): Promise<Verification>;
-  /** Forgets cached verifications (after a revocation or deactivation by this instance). */
+  /**
+   * Forgets cached verifications (after a revocation, a role change or a deactivation by this
+   * instance), including those being read while it is called.
+   */
   forget(): void;
   pool: Pool;
   clock: Clock;
@@ -100,6 +103,10 @@ export function createAccessControl(opts: AccessControlOptions): AccessControl {
     { verification: Verification; expiresAtMs: number; tokenExpiresAtMs: number | null }
   >();
 
+  // Bumped by forget(): a verification read from the database before a forget() may predate the
+  // change that called it (a role lowered, a user deactivated), so it must not be cached after it.
+  let generation = 0;
+
   async function verify(secret: string): Promise<Verification> {
     const digest = sha256(secret);
     if (timingSafeEqual(digest, adminDigest)) return { ok: true, principal: BOOTSTRAP_ADMIN };
@@ -108,11 +115,12 @@ export function createAccessControl(opts: AccessControlOptions): AccessControl {
     const cached = cache.get(key);
     if (cached && cached.expiresAtMs > nowMs)
       return expired(cached.tokenExpiresAtMs, nowMs) ?? cached.verification;
+    const readIn = generation;
     // The secret's SHA-256 is what the table stores (hashTokenSecret), so the digest is the lookup key.
     const grant = await findGrant(opts.pool, hashTokenSecret(secret));
     const verification = fromGrant(grant);
     const tokenExpiresAtMs = grant?.token.expiresAt ? Date.parse(grant.token.expiresAt) : null;
-    if (cacheTtlMs > 0) {
+    if (cacheTtlMs > 0 && readIn === generation) {
       if (cache.size >= CACHE_MAX_ENTRIES) cache.delete(cache.keys().next().value!);
       cache.set(key, { verification, expiresAtMs: nowMs + cacheTtlMs, tokenExpiresAtMs });
     }
@@ -150,7 +158,10 @@ export function createAccessControl(opts: AccessControlOptions): AccessControl {
   return {
     authenticate,
     verify,
-    forget: () => cache.clear(),
+    forget: () => {
+      generation += 1;
+      cache.clear();
+    },
     pool: opts.pool,
     clock,
     ids: opts.ids ?? uuidV7Ids,

@@ -28,10 +28,13 @@ const WRITE = ['POST', 'PUT', 'PATCH', 'DELETE'];
  * - technician: viewer + working on work orders (start, hold, resume, complete) and notes;
  * - operator: technician + assets, alert acknowledgement, alert rules, maintenance plans,
  *   technicians, telemetry ingest, creating, assigning and cancelling work orders, saga retry/skip;
- * - admin: everything, notably users, tokens, `/api/v1/ops/**`, dashboard rebuilds and
- *   decommissioning (`POST /api/v1/assets/:id/decommission`, and a status change to
+ * - admin: everything, notably users (create, change role, deactivate), tokens, `/api/v1/ops/**`,
+ *   dashboard rebuilds and decommissioning (`POST /api/v1/assets/:id/decommission`, and a status change to
  *   `decommissioning` where the asset API still takes one, see `decommissionGuard`);
  * - device: sending readings (`POST /api/v1/telemetry`) and `GET /api/v1/me`, nothing else.
+ *
+ * A user's token is checked with the lower of its own role and its user's current role (see
+ * `lowerRole`), so a role change applies to the tokens already issued.
  */
 export const accessPolicy: readonly PolicyRule[] = [
   // Identity and operations: admins only, reads included (tokens and dead letters hold secrets or payloads).

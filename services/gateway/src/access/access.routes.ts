@@ -5,6 +5,7 @@ import {
   IllegalStateError,
   NotFoundError,
   ValidationError,
+  withTransaction,
 } from '@assetops/platform';
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { type Principal, principalOf, requireAuthentication } from '../auth/auth.js';
@@ -18,7 +19,7 @@ import {
   type UserRole,
 } from './access.roles.js';
 import {
-  deactivateUser,
+  countOtherActiveAdmins,
   findToken,
   findUser,
   generateTokenSecret,
@@ -27,8 +28,12 @@ import {
   insertUser,
   listTokens,
   listUsers,
+  lockUserChanges,
   revokeToken,
+  saveUser,
+  type User,
 } from './access.store.js';
+import { applyUserChange, mustKeepAnAdmin, type UserChange } from './access.users.js';
 
 const literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
 const Timestamp = Type.String({ format: 'date-time' });
@@ -65,13 +70,28 @@ const CreatedTokenSchema = Type.Composite([
   }),
 ]);
 
+const UserName = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' });
+const Email = Type.String({ maxLength: 254, pattern: '^[^@\\s]+@[^@\\s]+$' });
+
 const CreateUserBody = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }),
-    email: Type.Optional(Type.String({ maxLength: 254, pattern: '^[^@\\s]+@[^@\\s]+$' })),
+    name: UserName,
+    email: Type.Optional(Email),
     role: literals(USER_ROLES),
   },
   { additionalProperties: false },
+);
+
+const ChangeUserBody = Type.Object(
+  {
+    name: Type.Optional(UserName),
+    email: Type.Optional(Nullable(Email)),
+    role: Type.Optional(literals(USER_ROLES)),
+    active: Type.Optional(
+      Type.Boolean({ description: "false: the user's tokens are refused (401); true: they work again" }),
+    ),
+  },
+  { additionalProperties: false, minProperties: 1 },
 );
 
 const CreateTokenBody = Type.Object(
@@ -106,7 +126,7 @@ const errors = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404
 
 /**
  * The identity API, served by the gateway itself from its own database: users (create, list, get,
- * deactivate), tokens (create — the secret is in that answer only —, list, get, revoke) and
+ * change — role, name, email, active —, deactivate), tokens (create — the secret is in that answer only —, list, get, revoke) and
  * `GET /api/v1/me`. Every route goes through the access control, whose policy keeps all but `me`
  * for admins.
  *
@@ -179,6 +199,26 @@ export async function accessRoutes(scope: HttpApp, opts: { access: AccessControl
     },
   );
 
+  scope.patch(
+    '/api/v1/users/:id',
+    {
+      schema: {
+        tags,
+        operationId: 'changeUser',
+        summary: "Change a user's role, name, email or active state (admin)",
+        description:
+          "A token never acts above its user's current role: lowering the role lowers what every one of the " +
+          "user's tokens may do at once, raising it back restores them (up to each token's own role). " +
+          "active: false refuses the user's tokens (401). Other gateway instances apply a change within " +
+          'their token cache time (GATEWAY_TOKEN_CACHE_TTL, 5 s by default). The last active admin cannot be demoted or deactivated (409 LAST_ACTIVE_ADMIN).',
+        params: IdParams,
+        body: ChangeUserBody,
+        response: { 200: UserSchema, 409: ProblemSchema, ...errors },
+      },
+    },
+    async (request) => changeUser(access, request.params.id, request.body),
+  );
+
   scope.post(
     '/api/v1/users/:id/deactivate',
     {
@@ -186,16 +226,12 @@ export async function accessRoutes(scope: HttpApp, opts: { access: AccessControl
         tags,
         operationId: 'deactivateUser',
         summary: "Deactivate a user (admin): every one of the user's tokens stops working",
+        description: 'The same as PATCH with active: false (idempotent; the last active admin: 409).',
         params: IdParams,
-        response: { 200: UserSchema, ...errors },
+        response: { 200: UserSchema, 409: ProblemSchema, ...errors },
       },
     },
-    async (request) => {
-      const user = await deactivateUser(access.pool, request.params.id, access.clock.now());
-      if (!user) throw new NotFoundError('USER_NOT_FOUND', `user ${request.params.id} does not exist`);
-      access.forget();
-      return user;
-    },
+    async (request) => changeUser(access, request.params.id, { active: false }),
   );
 
   scope.post(
@@ -313,6 +349,25 @@ export async function accessRoutes(scope: HttpApp, opts: { access: AccessControl
       return { kind: principal.kind, role: principal.role, user: user ?? null, token: token ?? null };
     },
   );
+}
+
+/**
+ * Changes a user under the user-changes lock, refusing to leave no active admin, then forgets this
+ * instance's cached verifications so that no request after the answer acts with the old role.
+ */
+async function changeUser(access: AccessControl, id: string, change: UserChange): Promise<User> {
+  const user = await withTransaction(access.pool, async (tx) => {
+    await lockUserChanges(tx);
+    const before = await findUser(tx, id);
+    if (!before) throw new NotFoundError('USER_NOT_FOUND', `user ${id} does not exist`);
+    const after = applyUserChange(before, change, access.clock.now());
+    mustKeepAnAdmin(before, after, await countOtherActiveAdmins(tx, before.id));
+    const saved = await saveUser(tx, after);
+    if (!saved) throw new ConflictError('USER_NAME_TAKEN', `a user named '${after.name}' exists`);
+    return saved;
+  });
+  access.forget();
+  return user;
 }
 
 /** Who issued a token, for its record: `admin` (the bootstrap token) or `user:<id>`. */

@@ -147,15 +147,40 @@ export async function listUsers(
   return rows.map(userFromRow);
 }
 
-/** Deactivates a user (idempotent: the first deactivation time is kept). */
-export async function deactivateUser(db: Queryable, id: string, at: Date): Promise<User | undefined> {
-  const { rows } = await db.query<UserRow>(
-    `UPDATE users SET active = false, deactivated_at = coalesce(deactivated_at, $2)
-     WHERE id = $1 RETURNING ${USER_COLUMNS}`,
-    [id, at],
-  );
-  return rows[0] && userFromRow(rows[0]);
+/**
+ * Serialises the changes that may take an admin away (role changes, deactivations) until the
+ * transaction ends: two admins demoting each other at once must not both see the other as the
+ * remaining admin. Such changes are rare, so one lock for all of them costs nothing.
+ */
+export async function lockUserChanges(tx: Queryable): Promise<void> {
+  await tx.query("SELECT pg_advisory_xact_lock(hashtext('assetops.gateway.user-changes'))");
 }
+
+/** Active admin users other than `exceptId` (call under {@link lockUserChanges}). */
+export async function countOtherActiveAdmins(db: Queryable, exceptId: string): Promise<number> {
+  const { rows } = await db.query<{ admins: number }>(
+    `SELECT count(*)::int AS admins FROM users WHERE role = 'admin' AND active AND id <> $1`,
+    [exceptId],
+  );
+  return rows[0]?.admins ?? 0;
+}
+
+/** Writes a user's changeable fields; `undefined` when the new name is another user's (case-insensitively). */
+export async function saveUser(db: Queryable, user: User): Promise<User | undefined> {
+  try {
+    const { rows } = await db.query<UserRow>(
+      `UPDATE users SET name = $2, email = $3, role = $4, active = $5, deactivated_at = $6
+       WHERE id = $1 RETURNING ${USER_COLUMNS}`,
+      [user.id, user.name, user.email, user.role, user.active, user.deactivatedAt],
+    );
+    return rows[0] && userFromRow(rows[0]);
+  } catch (err) {
+    if ((err as { code?: string }).code === UNIQUE_VIOLATION) return undefined;
+    throw err;
+  }
+}
+
+const UNIQUE_VIOLATION = '23505';
 
 export async function insertToken(
   db: Queryable,
