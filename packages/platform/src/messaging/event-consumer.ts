@@ -15,7 +15,13 @@ import { createTracer, parseTraceparent } from '../tracing.js';
 import { INBOX_CHANNEL, recordDeadLetter } from './dead-letters.js';
 import { LeaderLoop } from './leader-loop.js';
 import { defaultRetryPolicy, type RetryPolicy, retryDelayMs } from './retry-policy.js';
-import type { BusSubscriptionHandle, EventBus, EventHandler, MalformedMessage } from './types.js';
+import type {
+  BatchEventHandler,
+  BusSubscriptionHandle,
+  EventBus,
+  EventHandler,
+  MalformedMessage,
+} from './types.js';
 
 /**
  * Handlers by CloudEvents type. Typed `EventHandler<never>` so that handlers narrowed to their
@@ -25,19 +31,37 @@ import type { BusSubscriptionHandle, EventBus, EventHandler, MalformedMessage } 
 export type EventHandlers = Readonly<Record<string, EventHandler<never>>>;
 
 /**
- * One entry of {@link EventHandlers}, typed by the event definition.
+ * One entry of {@link EventHandlers}, typed by the event definition; with `batch`, runs of
+ * consecutive events of this type are handled by one call of it (see {@link BatchEventHandler}).
  *
  * @example
  * handlers: {
  *   ...eventHandler(AssetRegistered, async (tx, event) => { await addKnownAsset(tx, event.data.assetId); }),
- *   ...eventHandler(AssetStatusChanged, onStatusChanged),
+ *   ...eventHandler(TelemetryAggregated, onWindow, onWindows),
  * }
  */
 export function eventHandler<TDef extends EventDefinition>(
   def: TDef,
   handler: EventHandler<EventData<TDef>>,
+  batch?: BatchEventHandler<EventData<TDef>>,
 ): EventHandlers {
-  return { [def.type]: handler };
+  return { [def.type]: batch ? withBatchHandler(handler, batch) : handler };
+}
+
+/**
+ * A copy of `handler` that also handles runs of events at once with `batch` (the per-event handler
+ * stays what isolates a failing event). The handler travels as one value, so every runtime that
+ * passes a service's handlers to its consumer passes the batch handler too.
+ *
+ * @example
+ * const handlers = { [TelemetryAggregated.type]: withBatchHandler(onWindow, onWindows) };
+ */
+export function withBatchHandler<TData>(
+  handler: EventHandler<TData>,
+  batch: BatchEventHandler<TData>,
+): EventHandler<TData> {
+  const each = (tx: PoolClient, event: EventEnvelope<TData>) => handler(tx, event);
+  return Object.assign(each, { batch });
 }
 
 export interface EventConsumerOptions {
@@ -111,6 +135,14 @@ interface InboxRow {
   attempts: number;
 }
 
+/** What one pass learns across its rounds. */
+interface PassState {
+  /** Events whose handler failed in an earlier round, and how. */
+  knownFailures: Map<string, unknown>;
+  /** Cleared when a batch handler failed: the rest of the pass handles events one by one. */
+  batching: boolean;
+}
+
 type Round =
   | { kind: 'retry' }
   | {
@@ -144,6 +176,10 @@ const PURGE_CHUNK = 10_000;
  *
  * Order per subject: a pass stops at a failing event, and a row is not claimed while an earlier row
  * of its subject waits for a retry. A dead event no longer blocks its subject.
+ *
+ * Batches: a handler with a `batch` (see {@link BatchEventHandler}) gets each run of consecutive
+ * claimed rows of its type in one call. When that call throws, the round is rolled back and the rest
+ * of the pass handles events one by one, which finds the failing event as above.
  *
  * @example
  * const consumer = createEventConsumer({
@@ -314,7 +350,8 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
     return delayMs;
   }
 
-  async function round(now: Date, knownFailures: Map<string, unknown>, recordOnly: boolean): Promise<Round> {
+  async function round(now: Date, pass: PassState, recordOnly: boolean): Promise<Round> {
+    const { knownFailures } = pass;
     return withClient(pool, async (client) => {
       try {
         // The claim must walk inbox_pending_idx in seq order and stop after one batch. With statistics
@@ -328,12 +365,16 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
         const processedRows: InboxRow[] = [];
         let failure: { row: InboxRow; error: unknown } | undefined;
         let nextInMs: number | undefined;
-        for (const row of rows) {
+        for (let index = 0; index < rows.length; ) {
+          const row = rows[index]!;
           if (knownFailures.has(row.event_id)) {
             failure = { row, error: knownFailures.get(row.event_id) };
             break;
           }
-          if (recordOnly) continue;
+          if (recordOnly) {
+            index++;
+            continue;
+          }
           const handler = handlers[row.type];
           if (!handler) {
             // Nothing ran for this event, so the transaction is intact: stop here without a rollback.
@@ -343,27 +384,57 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
             };
             break;
           }
-          // The handler runs in a consumer span, a child of the span that produced the event; the
-          // events it appends in turn (which copy their cause's traceparent) continue from it.
-          const event = row.event as EventEnvelope<never>;
-          const span = tracer.startSpan(`${name} ${row.type}`, {
-            kind: 'consumer',
-            parent: parseTraceparent(event.traceparent),
-            attributes: { 'messaging.consumer.group.name': name, 'messaging.message.id': row.event_id },
-          });
+          // With a batch handler, this row and the rows of the same type right after it form one run.
+          let end = index + 1;
+          if (handler.batch && pass.batching) {
+            while (
+              end < rows.length &&
+              rows[end]!.type === row.type &&
+              !knownFailures.has(rows[end]!.event_id)
+            )
+              end++;
+          }
+          const run = rows.slice(index, end);
+          // Each handled event gets a consumer span, a child of the span that produced the event; the
+          // events its handler appends in turn (which copy their cause's traceparent) continue from it.
+          const spans = run.map((r) =>
+            tracer.startSpan(`${name} ${r.type}`, {
+              kind: 'consumer',
+              parent: parseTraceparent(r.event.traceparent),
+              attributes: { 'messaging.consumer.group.name': name, 'messaging.message.id': r.event_id },
+            }),
+          );
+          const events = run.map((r, i) => ({
+            ...(r.event as EventEnvelope<never>),
+            traceparent: spans[i]!.traceparent,
+          }));
+          const batch = run.length > 1 ? handler.batch : undefined;
           try {
-            await handler(client, { ...event, traceparent: span.traceparent });
-            span.end();
+            if (batch) await batch(client, events);
+            else await handler(client, events[0]!);
+            for (const span of spans) span.end();
           } catch (error) {
-            span.end(error);
-            knownFailures.set(row.event_id, error);
+            for (const span of spans) span.end(error);
+            if (batch) {
+              // Which event failed is unknown: the next rounds of this pass go one by one to find it.
+              pass.batching = false;
+              log.warn(
+                { type: row.type, events: run.length, reason: errorMessage(error) },
+                'batch handler failed; handling the events one by one',
+              );
+            } else {
+              knownFailures.set(row.event_id, error);
+            }
             // Undo the whole round (the failed handler may have written before throwing, or aborted the
             // transaction); the next round re-runs the events before it and records this failure.
             await rollbackQuietly(client);
             return { kind: 'retry' };
           }
-          processed.push(row.event);
-          processedRows.push(row);
+          for (const r of run) {
+            processed.push(r.event);
+            processedRows.push(r);
+          }
+          index = end;
         }
         if (recordOnly) {
           for (const row of rows) {
@@ -408,9 +479,9 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
 
   async function processPass(): Promise<{ processed: number; more: boolean; nextInMs?: number }> {
     const now = clock.now();
-    const knownFailures = new Map<string, unknown>();
+    const pass: PassState = { knownFailures: new Map(), batching: true };
     for (let attempt = 1; ; attempt++) {
-      const result = await round(now, knownFailures, attempt > MAX_ROUNDS);
+      const result = await round(now, pass, attempt > MAX_ROUNDS);
       if (result.kind === 'retry') continue;
       if (result.processed.length > 0) {
         metrics?.processed.inc({ consumer: name }, result.processed.length);
