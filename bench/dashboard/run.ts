@@ -29,8 +29,9 @@
  *        (SSE, through the gateway with the bearer token). Misses after BENCH_PROBE_TIMEOUT (30) s.
  *    Once a second the dashboard's last-event lag gauge and its pending inbox are sampled, and the
  *    TelemetryAggregated events the feed produced per second are set against the events the
- *    dashboard applied (when it applies fewer, the lag grows with the run's length). Goal:
- *    p99 ≤ 1 s.
+ *    dashboard applied (when it applies fewer, the lag grows with the run's length). After each
+ *    phase: the dashboard journal's rows and the superseded windows its trimming deleted during the
+ *    phase (`assetops_dashboard_journal_trimmed_total`). Goal: p99 ≤ 1 s.
  * 2. overview — `GET /api/v1/assets/:id/overview` (gateway API composition). Registers assets
  *    until BENCH_ASSETS (10,000) exist (BENCH_REGISTER_PARALLEL, 32, requests in parallel through
  *    the asset API), waits at most BENCH_ONBOARD_WAIT (60) s for the event pipeline (onboarding)
@@ -143,6 +144,7 @@ if (options.intervalMaxMs < options.intervalMinMs) throw new Error('BENCH_PROBE_
 const PROBE_METRIC = 'probe';
 const LAG_METRIC = 'assetops_dashboard_projection_lag_seconds';
 const LAST_LAG_METRIC = 'assetops_dashboard_projection_last_lag_seconds';
+const TRIMMED_METRIC = 'assetops_dashboard_journal_trimmed_total';
 const DAY = 86_400_000;
 
 const loadAverage = () => os.loadavg().map((v) => round(v, 2));
@@ -246,6 +248,19 @@ async function dashboardInboxPending(db: Pool): Promise<number> {
     "SELECT count(*)::int AS n FROM inbox WHERE status = 'pending'",
   );
   return rows[0]?.n ?? 0;
+}
+
+/** The dashboard journal's size now, and the rows its trimming deleted between two scrapes. */
+async function journalState(
+  db: Pool,
+  beforeText: string,
+  afterText: string,
+): Promise<{ rows: number; trimmedDuringPhase: number }> {
+  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM journal');
+  return {
+    rows: rows[0]?.n ?? 0,
+    trimmedDuringPhase: gauge(afterText, TRIMMED_METRIC) - gauge(beforeText, TRIMMED_METRIC),
+  };
 }
 
 interface InboxLag {
@@ -420,7 +435,8 @@ async function lagPhase(
     `\n   [${target.label}] paced ingest at ${Math.round(target.rate)} readings/s for ${loadSeconds} s ` +
       `(${round(target.rate / BATCH, 1)} batches/s over ${loadCount} assets); probes every ${options.intervalMinMs}–${options.intervalMaxMs} ms after ${options.settleSeconds} s …`,
   );
-  const before = parseHistogram(await scrapeDashboard(platform), LAG_METRIC);
+  const beforeText = await scrapeDashboard(platform);
+  const before = parseHistogram(beforeText, LAG_METRIC);
   await ctx.cpu.restart();
   await platform.eventLoopDelay();
   const sampler = sampleLag(platform, ctx.dashboardDb);
@@ -442,8 +458,10 @@ async function lagPhase(
   const quiet = await platform.waitUntilQuiet(options.quietSeconds * 1000);
   const drainedAt = new Date();
   const samples = await sampler.stop();
-  const after = parseHistogram(await scrapeDashboard(platform), LAG_METRIC);
+  const afterText = await scrapeDashboard(platform);
+  const after = parseHistogram(afterText, LAG_METRIC);
   if (!after) throw new Error(`the dashboard's /metrics has no ${LAG_METRIC}`);
+  const journal = await journalState(ctx.dashboardDb, beforeText, afterText);
   const delta: Histogram = histogramDelta(after, before);
   const seconds = (loadEnd.getTime() - loadStart.getTime()) / 1000;
   const inbox = await inboxLag(ctx.dashboardDb, loadStart, drainedAt, seconds);
@@ -498,6 +516,7 @@ async function lagPhase(
       errors: [...new Set(records.map((r) => r.error).filter(Boolean))].slice(0, 5),
       ...probeRun,
     },
+    journal,
     samples: {
       // The first sample still shows the last event before the phase.
       lastLagMaxSeconds: Math.max(0, ...samples.lastLagSeconds.slice(1).filter(Number.isFinite)),
@@ -518,6 +537,9 @@ async function lagPhase(
   console.log(
     `   dashboard inbox pending (sampled every second) max ${result.samples.inboxPendingMax}; last-event lag gauge max ${result.samples.lastLagMaxSeconds} s; ` +
       `stream carried ${probes.stream.assetMessages} asset messages (${Math.round(probes.stream.bytes / 1024)} KiB), ${probes.stream.reconnects} reconnects`,
+  );
+  console.log(
+    `   dashboard journal: ${journal.rows} rows after the phase, ${journal.trimmedDuringPhase} superseded windows trimmed during it`,
   );
   console.log(
     `   cores: server ${cores.serverCores} (event loop waiting for a CPU ${cores.serverCpuWait}), postgres ${cores.postgresCores} ` +

@@ -1,4 +1,4 @@
-import { type ConfigOf, duration, optional, url } from '@assetops/platform';
+import { type ConfigOf, duration, integer, optional, url } from '@assetops/platform';
 
 const sourceUrl = (service: string) =>
   optional(
@@ -20,6 +20,17 @@ export const dashboardConfigSpec = {
   DASHBOARD_FLEET_INTERVAL: duration({
     default: 500,
     description: 'the stream sends fleet totals at most once per this interval (default 500ms)',
+  }),
+  DASHBOARD_JOURNAL_TRIM_INTERVAL: duration({
+    default: 10_000,
+    description:
+      'pause between two journal trimming passes once caught up (default 10s; 0 turns trimming off)',
+  }),
+  DASHBOARD_JOURNAL_TRIM_BATCH: integer({
+    default: 5_000,
+    min: 100,
+    max: 1_000_000,
+    description: 'journal rows a trimming pass examines, and deletes, at most (default 5000)',
   }),
   DASHBOARD_RECONCILIATION_TIMEOUT: duration({
     default: 10_000,

@@ -8,6 +8,7 @@ import {
   type ServiceInstance,
 } from '@assetops/platform';
 import { dashboardConfigSpec } from './dashboard.config.js';
+import { JournalTrimmer } from './journal/journal.trim.js';
 import { projectionHandlers } from './projection/projection.handlers.js';
 import { registerRebuildRoutes } from './rebuild/rebuild.routes.js';
 import { RebuildRunner } from './rebuild/rebuild.runner.js';
@@ -19,7 +20,8 @@ import { registerViewRoutes } from './views/view.routes.js';
 /**
  * The Dashboard service's composition root: a read-only projection (CQRS read model) of every
  * service's events in its own database — asset views and fleet totals — with a live SSE stream,
- * rebuilds from its event journal, and a reconciliation check against the source services' APIs.
+ * rebuilds from its event journal (trimmed of superseded telemetry windows), and a reconciliation
+ * check against the source services' APIs.
  * It reads no other database and produces no events.
  *
  * @example
@@ -54,6 +56,17 @@ export async function createDashboardService(ctx: ServiceContext): Promise<Servi
     fleetIntervalMs: config.DASHBOARD_FLEET_INTERVAL,
   });
   const rebuilds = new RebuildRunner({ pool: ctx.pool, clock: ctx.clock, ids: ctx.ids, logger: ctx.logger });
+  const trimmer =
+    config.DASHBOARD_JOURNAL_TRIM_INTERVAL > 0
+      ? new JournalTrimmer({
+          pool: ctx.pool,
+          logger: ctx.logger,
+          clock: ctx.clock,
+          metrics: ctx.metrics,
+          intervalMs: config.DASHBOARD_JOURNAL_TRIM_INTERVAL,
+          batchSize: config.DASHBOARD_JOURNAL_TRIM_BATCH,
+        })
+      : undefined;
   registerViewRoutes(app, { pool: ctx.pool, clock: ctx.clock });
   registerStreamRoutes(app, { stream });
   registerRebuildRoutes(app, { pool: ctx.pool, rebuilds });
@@ -86,9 +99,11 @@ export async function createDashboardService(ctx: ServiceContext): Promise<Servi
     },
     async start() {
       await stream.start();
+      trimmer?.start();
     },
     async stop() {
       await stream.stop();
+      await trimmer?.stop();
       await rebuilds.stop();
     },
   };

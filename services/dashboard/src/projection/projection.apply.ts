@@ -68,7 +68,7 @@ export async function applyEvent(
       await assetStatusChanged(db, event.data as AssetStatusChangedData, generation);
       return true;
     case TelemetryAggregated.type:
-      await telemetryAggregated(db, event.data as TelemetryAggregatedData, generation);
+      await applyTelemetry(db, [event.data as TelemetryAggregatedData], generation);
       return true;
     case AlertRaised.type: {
       const d = event.data as AlertRaisedData;
@@ -222,27 +222,47 @@ async function assetStatusChanged(
   );
 }
 
-async function telemetryAggregated(
+/**
+ * Applies telemetry windows — one, or a run of them — in one statement, with the effects of applying
+ * each in turn: per asset and metric the newest reading wins (a window that arrives late does not
+ * replace a newer latest value; among equal reading times the first one listed wins, as it would
+ * applied first), and an asset's view changes only when one of its metrics did. The hot path: one
+ * window per asset, metric and second.
+ */
+export async function applyTelemetry(
   db: Queryable,
-  d: TelemetryAggregatedData,
+  windows: readonly TelemetryAggregatedData[],
   generation: Generation,
 ): Promise<void> {
-  // One statement (the hot path: one event per asset, metric and second). A window that arrives
-  // late does not replace a newer latest value; the asset's view changes only when the metric did.
+  if (windows.length === 0) return;
   await db.query(
-    `WITH latest AS (
+    `WITH input AS (
+       SELECT * FROM unnest($2::uuid[], $3::text[], $4::float8[], $5::timestamptz[])
+                WITH ORDINALITY AS u(asset_id, metric, value, ts, ord)),
+     newest AS (
+       SELECT DISTINCT ON (asset_id, metric) asset_id, metric, value, ts
+         FROM input ORDER BY asset_id, metric, ts DESC, ord),
+     latest AS (
        INSERT INTO asset_metrics AS m (generation, asset_id, metric, value, ts)
-       VALUES (target_generation($1), $2, $3, $4, $5)
+       SELECT target_generation($1), asset_id, metric, value, ts FROM newest
        ON CONFLICT (generation, asset_id, metric) DO UPDATE SET value = excluded.value, ts = excluded.ts
        WHERE m.ts < excluded.ts
-       RETURNING generation)
+       RETURNING generation, asset_id, ts),
+     seen AS (
+       SELECT generation, asset_id, max(ts) AS ts FROM latest GROUP BY generation, asset_id)
      INSERT INTO assets AS a (generation, asset_id, last_seen_at, updated_at, position)
-     SELECT generation, $2, $5, $5, nextval('change_position') FROM latest
+     SELECT generation, asset_id, ts, ts, nextval('change_position') FROM seen
      ON CONFLICT (generation, asset_id) DO UPDATE SET
        last_seen_at = greatest(a.last_seen_at, excluded.last_seen_at),
        updated_at = greatest(a.updated_at, excluded.updated_at),
        position = excluded.position`,
-    [generation, d.assetId, d.metric, d.last, d.lastTs],
+    [
+      generation,
+      windows.map((w) => w.assetId),
+      windows.map((w) => w.metric),
+      windows.map((w) => w.last),
+      windows.map((w) => w.lastTs),
+    ],
   );
 }
 

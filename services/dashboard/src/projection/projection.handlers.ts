@@ -1,6 +1,12 @@
 import { type EventEnvelope, TelemetryAggregated, type TelemetryAggregatedData } from '@assetops/contracts';
-import type { EventHandler, EventHandlers, PoolClient } from '@assetops/platform';
-import { applyEvent, projectedEvents } from './projection.apply.js';
+import {
+  type BatchEventHandler,
+  type EventHandler,
+  type EventHandlers,
+  type PoolClient,
+  withBatchHandler,
+} from '@assetops/platform';
+import { applyEvent, applyTelemetry, projectedEvents } from './projection.apply.js';
 
 /** The channel a committed projection change is announced on (the SSE hub listens). */
 export const CHANGES_CHANNEL = 'assetops_dashboard_changes';
@@ -43,6 +49,71 @@ export async function journalAndApply(tx: PoolClient, event: EventEnvelope): Pro
 }
 
 /**
+ * {@link journalAndApply} for a run of TelemetryAggregated events, in two statements whatever their
+ * number (journal, then apply; the same order and reason as above). Only the newest windows of each
+ * asset and metric are journaled and applied: an older one would change nothing after them, now or
+ * in a rebuild. Returns the events that count as applied — all but those journaled before.
+ */
+export async function journalAndApplyTelemetry(
+  tx: PoolClient,
+  events: readonly EventEnvelope<TelemetryAggregatedData>[],
+): Promise<EventEnvelope<TelemetryAggregatedData>[]> {
+  const kept = newestWindows(events);
+  const { rows } = await tx.query<{ journaled: string[] }>(
+    `WITH journaled AS (
+       INSERT INTO journal (event_id, type, subject, event_time, compact_key, compact_ts, event)
+       SELECT u.event_id, $1, u.subject, u.event_time, u.compact_key, u.compact_ts, u.event
+         FROM unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::text[], $6::timestamptz[], $7::jsonb[])
+              WITH ORDINALITY AS u(event_id, subject, event_time, compact_key, compact_ts, event, ord)
+        ORDER BY u.ord
+       ON CONFLICT (event_id) DO NOTHING
+       RETURNING event_id)
+     SELECT coalesce(array_agg(event_id::text), '{}') AS journaled, pg_notify($8, '') FROM journaled`,
+    [
+      TelemetryAggregated.type,
+      kept.map((e) => e.id),
+      kept.map((e) => e.subject ?? null),
+      kept.map((e) => e.time),
+      kept.map((e) => telemetryKey(e.data)),
+      kept.map((e) => e.data.lastTs),
+      kept.map((e) => JSON.stringify(e)),
+      CHANGES_CHANNEL,
+    ],
+  );
+  // PostgreSQL returns ids in canonical (lower case) form.
+  const journaled = new Set(rows[0]?.journaled ?? []);
+  const isNew = (e: EventEnvelope) => journaled.has(e.id.toLowerCase());
+  await applyTelemetry(
+    tx,
+    kept.filter(isNew).map((e) => e.data),
+    null,
+  );
+  const duplicates = new Set(kept.filter((e) => !isNew(e)));
+  return events.filter((e) => !duplicates.has(e));
+}
+
+/**
+ * The windows of a run that can still change the latest values: per asset and metric, those with
+ * the newest reading time (all of them when several share it to the millisecond — the database,
+ * whose times are finer, picks the first of the newest). In their original order.
+ *
+ * @example
+ * newestWindows([w(rpm, '10:00:01'), w(rpm, '10:00:03'), w(temp, '10:00:02'), w(rpm, '10:00:02')]);
+ * // [w(rpm, '10:00:03'), w(temp, '10:00:02')]
+ */
+export function newestWindows<T extends { data: TelemetryAggregatedData }>(events: readonly T[]): T[] {
+  const newest = new Map<string, number>();
+  const times = events.map((e) => Date.parse(e.data.lastTs));
+  events.forEach((e, i) => {
+    const key = telemetryKey(e.data);
+    const time = times[i]!;
+    if (time > (newest.get(key) ?? Number.NEGATIVE_INFINITY)) newest.set(key, time);
+  });
+  // A time JavaScript cannot read (schemas check the format, so none should come) is left to the database.
+  return events.filter((e, i) => Number.isNaN(times[i]) || times[i] === newest.get(telemetryKey(e.data)));
+}
+
+/**
  * The key under which a later event supersedes this one for the projection: the latest value of
  * an asset's metric depends only on the newest reading, so older telemetry windows of the same
  * asset and metric can leave the journal without changing what a replay builds.
@@ -50,13 +121,32 @@ export async function journalAndApply(tx: PoolClient, event: EventEnvelope): Pro
 export function compactionKey(event: EventEnvelope): { key: string; ts: string } | undefined {
   if (event.type !== TelemetryAggregated.type) return undefined;
   const d = event.data as TelemetryAggregatedData;
-  return { key: `telemetry:${d.assetId}:${d.metric}`, ts: d.lastTs };
+  return { key: telemetryKey(d), ts: d.lastTs };
 }
 
-/** The dashboard's event handlers: every projected event type, journaled and applied. */
+function telemetryKey(d: TelemetryAggregatedData): string {
+  return `telemetry:${d.assetId}:${d.metric}`;
+}
+
+/**
+ * The dashboard's event handlers: every projected event type, journaled and applied. Runs of
+ * TelemetryAggregated (the bulk of the traffic) are journaled and applied together.
+ */
 export function projectionHandlers(deps: ProjectionHandlerDeps = {}): EventHandlers {
   const handler: EventHandler = async (tx, event) => {
     if (await journalAndApply(tx, event)) deps.onApplied?.(event);
   };
-  return Object.fromEntries(projectedEvents.map((def) => [def.type, handler]));
+  const telemetry: BatchEventHandler = async (tx, events) => {
+    const applied = await journalAndApplyTelemetry(
+      tx,
+      events as readonly EventEnvelope<TelemetryAggregatedData>[],
+    );
+    for (const event of applied) deps.onApplied?.(event);
+  };
+  return Object.fromEntries(
+    projectedEvents.map((def) => [
+      def.type,
+      def === TelemetryAggregated ? withBatchHandler(handler, telemetry) : handler,
+    ]),
+  );
 }

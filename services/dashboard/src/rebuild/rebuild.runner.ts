@@ -1,4 +1,9 @@
-import type { DashboardRebuild, EventEnvelope } from '@assetops/contracts';
+import {
+  type DashboardRebuild,
+  type EventEnvelope,
+  TelemetryAggregated,
+  type TelemetryAggregatedData,
+} from '@assetops/contracts';
 import {
   type Clock,
   ConflictError,
@@ -9,7 +14,7 @@ import {
   type Queryable,
   withTransaction,
 } from '@assetops/platform';
-import { applyEvent } from '../projection/projection.apply.js';
+import { applyEvent, applyTelemetry } from '../projection/projection.apply.js';
 import { CHANGES_CHANNEL } from '../projection/projection.handlers.js';
 
 /**
@@ -236,7 +241,19 @@ async function replayChunk(
     'SELECT position, event FROM journal WHERE position > $1 ORDER BY position LIMIT $2',
     [position, limit],
   );
-  for (const row of rows) await applyEvent(tx, row.event, generation);
+  // Consecutive telemetry windows (most of the journal) go in one statement; other events one by one,
+  // in journal order.
+  let windows: TelemetryAggregatedData[] = [];
+  for (const row of rows) {
+    if (row.event.type === TelemetryAggregated.type) {
+      windows.push(row.event.data as TelemetryAggregatedData);
+      continue;
+    }
+    await applyTelemetry(tx, windows, generation);
+    windows = [];
+    await applyEvent(tx, row.event, generation);
+  }
+  await applyTelemetry(tx, windows, generation);
   return { replayed: rows.length, position: rows.at(-1)?.position ?? position };
 }
 

@@ -225,7 +225,8 @@ export async function startDashboard(opts: { env?: Record<string, string> } = {}
     ids,
     pool: db.pool,
     bus: createInProcessBus(),
-    env: { DASHBOARD_FLEET_INTERVAL: '50ms', ...opts.env },
+    // Journal trimming is off unless a test turns it on (it would change what a rebuild replays).
+    env: { DASHBOARD_FLEET_INTERVAL: '50ms', DASHBOARD_JOURNAL_TRIM_INTERVAL: '0', ...opts.env },
   });
   await service.app.ready();
   await service.start?.();
