@@ -103,7 +103,12 @@ export async function createAlertService(ctx: ServiceContext): Promise<ServiceIn
             for (const rule of rules) relevance.noteRule(rule);
           },
         }),
-        ...eventHandler(TelemetryAggregated, (tx, event) => evaluator.onTelemetry(tx, event)),
+        // Runs of telemetry windows are evaluated together: a fixed number of statements per run.
+        ...eventHandler(
+          TelemetryAggregated,
+          (tx, event) => evaluator.onTelemetry(tx, event),
+          (tx, events) => evaluator.onTelemetryBatch(tx, events),
+        ),
       },
       accept: relevance.accepts,
     },

@@ -28,6 +28,19 @@ import {
   type Transition,
 } from './engine.js';
 
+/** The engine's view of one telemetry window. */
+function sampleOf(d: TelemetryAggregatedData): Sample {
+  return {
+    firstTs: Date.parse(d.firstTs),
+    first: d.first,
+    lastTs: Date.parse(d.lastTs),
+    last: d.last,
+    min: d.min,
+    max: d.max,
+    count: d.count,
+  };
+}
+
 interface StateRow {
   state: EvalState;
   alert_id: string | null;
@@ -108,15 +121,7 @@ export class Evaluator {
       (r): r is RuleRow & { asset_status: string | null; known_type: string | null } => r.id != null,
     );
     if (rows.length === 0) return;
-    const sample: Sample = {
-      firstTs: Date.parse(d.firstTs),
-      first: d.first,
-      lastTs: Date.parse(d.lastTs),
-      last: d.last,
-      min: d.min,
-      max: d.max,
-      count: d.count,
-    };
+    const sample = sampleOf(d);
     const events: EventEnvelope[] = [];
     for (const row of rows) {
       // Share-lock the rule: a delete or disable committing meanwhile must not leave an alert behind
@@ -133,19 +138,112 @@ export class Evaluator {
         await this.saveState(tx, rule.id, d.assetId, current);
         continue;
       }
-      const next = await this.apply(
-        tx,
-        rule,
-        d.assetId,
-        current,
-        outcome.transitions,
-        asset?.status,
-        event,
-        events,
-      );
+      // No transition, no alert to read or write: the state alone moves on.
+      const next =
+        outcome.transitions.length === 0
+          ? current
+          : await this.apply(tx, rule, d.assetId, current, outcome.transitions, asset?.status, event, events);
       await this.saveState(tx, rule.id, d.assetId, { ...next, state: outcome.state });
     }
     await appendToOutbox(tx, events);
+  }
+
+  /**
+   * Handler of a run of TelemetryAggregated events, in order: the same effects as
+   * {@link onTelemetry} for each event in turn, in a fixed number of round trips — the assets, the
+   * rules watching the run's asset-metric pairs (share-locked), their evaluation states (locked), one
+   * upsert of the states, one outbox append — plus the writes of whatever transitions occur.
+   */
+  async onTelemetryBatch(
+    tx: PoolClient,
+    events: readonly EventEnvelope<TelemetryAggregatedData>[],
+  ): Promise<void> {
+    if (events.length <= 1) {
+      if (events[0]) await this.onTelemetry(tx, events[0]);
+      return;
+    }
+    const pairs = new Map<string, { assetId: string; metric: string }>();
+    for (const { data } of events) pairs.set(`${data.assetId}|${data.metric}`, data);
+    const pairList = [...pairs.values()];
+    const { rows: assetRows } = await tx.query<{ asset_id: string; asset_type: string; status: string }>(
+      'SELECT asset_id, asset_type, status FROM known_assets WHERE asset_id = ANY($1::uuid[])',
+      [[...new Set(pairList.map((p) => p.assetId))]],
+    );
+    const assets = new Map(assetRows.map((a) => [a.asset_id, a]));
+    const { rows: ruleRows } = await tx.query<RuleRow & { pair_asset: string }>(
+      `SELECT p.asset_id AS pair_asset, ${RULE_COLUMNS_R}
+         FROM unnest($1::uuid[], $2::text[]) AS p(asset_id, metric)
+         LEFT JOIN known_assets a ON a.asset_id = p.asset_id
+         JOIN rules r ON r.enabled AND r.metric = p.metric
+              AND (r.asset_id = p.asset_id OR (r.asset_id IS NULL AND r.asset_type = a.asset_type))
+        ORDER BY r.id, p.asset_id
+        FOR SHARE OF r`,
+      [pairList.map((p) => p.assetId), pairList.map((p) => p.metric)],
+    );
+    if (ruleRows.length === 0) return;
+    const rulesByPair = new Map<string, AlertRule[]>();
+    for (const row of ruleRows) {
+      const key = `${row.pair_asset}|${row.metric}`;
+      const list = rulesByPair.get(key) ?? [];
+      list.push(toRule(row));
+      rulesByPair.set(key, list);
+    }
+    const { rows: stateRows } = await tx.query<StateRow & { rule_id: string; asset_id: string }>(
+      `SELECT e.rule_id, e.asset_id, e.state, e.alert_id, e.episodes
+         FROM eval_state e JOIN unnest($1::uuid[], $2::uuid[]) AS k(rule_id, asset_id) USING (rule_id, asset_id)
+        ORDER BY e.rule_id, e.asset_id
+        FOR UPDATE OF e`,
+      [ruleRows.map((r) => r.id), ruleRows.map((r) => r.pair_asset)],
+    );
+    const states = new Map(stateRows.map((r) => [`${r.rule_id}|${r.asset_id}`, r as StateRow]));
+    const touched = new Map<string, { ruleId: string; assetId: string }>();
+    const out: EventEnvelope[] = [];
+    for (const event of events) {
+      const d = event.data;
+      const asset = assets.get(d.assetId);
+      if (asset?.status === 'decommissioned') continue;
+      const rules = rulesByPair.get(`${d.assetId}|${d.metric}`);
+      if (!rules) continue;
+      const sample = sampleOf(d);
+      for (const rule of rules) {
+        const key = `${rule.id}|${d.assetId}`;
+        const current = states.get(key) ?? { state: initialState(), alert_id: null, episodes: 0 };
+        touched.set(key, { ruleId: rule.id, assetId: d.assetId });
+        const outcome = evaluate(specOf(rule), current.state, sample);
+        if (outcome.late) {
+          this.late?.inc();
+          states.set(key, current);
+          continue;
+        }
+        const next =
+          outcome.transitions.length === 0
+            ? current
+            : await this.apply(tx, rule, d.assetId, current, outcome.transitions, asset?.status, event, out);
+        states.set(key, { alert_id: next.alert_id, episodes: next.episodes, state: outcome.state });
+      }
+    }
+    if (touched.size > 0) {
+      const keys = [...touched.entries()];
+      const saved = keys.map(([key]) => states.get(key)!);
+      await tx.query(
+        `INSERT INTO eval_state (rule_id, asset_id, state, alert_id, episodes, last_seen_at)
+         SELECT u.rule_id, u.asset_id, u.state, u.alert_id, u.episodes, $6
+           FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[], $4::uuid[], $5::int4[])
+                AS u(rule_id, asset_id, state, alert_id, episodes)
+         ON CONFLICT (rule_id, asset_id) DO UPDATE
+           SET state = excluded.state, alert_id = excluded.alert_id, episodes = excluded.episodes,
+               last_seen_at = excluded.last_seen_at`,
+        [
+          keys.map(([, k]) => k.ruleId),
+          keys.map(([, k]) => k.assetId),
+          saved.map((s) => JSON.stringify(s.state)),
+          saved.map((s) => s.alert_id),
+          saved.map((s) => s.episodes),
+          this.deps.clock.now(),
+        ],
+      );
+    }
+    await appendToOutbox(tx, out);
   }
 
   /**
