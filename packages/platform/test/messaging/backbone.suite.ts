@@ -235,6 +235,9 @@ export function describeBackbone(transport: TransportUnderTest): void {
       await waitFor(async () => (await b.inbox(events[2]!.id))?.status === 'processed', {
         what: 'the last event to be processed',
       });
+      // The relay publishes the batch again after its backoff; the redelivery is counted when the
+      // second publish returns (the in-process bus hands it to the inbox before that).
+      await waitFor(async () => publishes >= 2, { what: 'the relay to publish the batch again' });
       await b.consumer.drain();
       const value = async (name: string) => {
         const metric = await metrics.getSingleMetric(name)?.get();
