@@ -215,25 +215,19 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
     }
     if (accepted.length === 0 && rejected.length === 0) return;
     // The common case — only valid events — is a single statement (atomic on its own): the insert,
-    // and a NOTIFY that wakes the active worker when it runs in another process.
+    // and a NOTIFY that wakes the active worker when it runs in another process. The events travel
+    // as one JSON array (a jsonb[] parameter would escape every event's JSON into an array literal).
     const storeAccepted = (db: Queryable) =>
       db.query(
         `WITH received AS (
            INSERT INTO inbox (consumer, event_id, type, subject, event)
-           SELECT $1, u.id, u.type, u.subject, u.event
-             FROM unnest($2::uuid[], $3::text[], $4::text[], $5::jsonb[]) WITH ORDINALITY AS u(id, type, subject, event, ord)
+           SELECT $1, (u.e->>'id')::uuid, u.e->>'type', u.e->>'subject', u.e
+             FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS u(e, ord)
             ORDER BY u.ord
            ON CONFLICT (consumer, event_id) DO NOTHING
            RETURNING 1)
-         SELECT pg_notify($6, $1), (SELECT count(*)::int FROM received) AS stored`,
-        [
-          name,
-          accepted.map((e) => e.id),
-          accepted.map((e) => e.type),
-          accepted.map((e) => e.subject ?? null),
-          accepted.map((e) => JSON.stringify(e)),
-          INBOX_CHANNEL,
-        ],
+         SELECT pg_notify($3, $1), (SELECT count(*)::int FROM received) AS stored`,
+        [name, JSON.stringify(accepted), INBOX_CHANNEL],
       );
     const countDuplicates = (result: { rows: { stored: number }[] }) =>
       metrics?.duplicates.inc(
