@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createLogger, createMetricsRegistry, type HttpApp } from '@assetops/platform';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createGateway } from '../src/index.js';
@@ -32,6 +34,13 @@ const workOrder = (status: string, createdAt: string) => ({
   status,
   createdAt,
 });
+/** The asset's work orders, newest first, closed ones among them. */
+const assetWorkOrders = [
+  workOrder('completed', '2026-01-01T00:00:10.000Z'),
+  workOrder('in_progress', '2026-01-01T00:00:09.000Z'),
+  workOrder('cancelled', '2026-01-01T00:00:07.000Z'),
+  workOrder('open', '2026-01-01T00:00:05.000Z'),
+];
 
 // The four upstreams are real HTTP servers that answer like the services do, with a switch to make
 // each one slow or failing: the gateway's composition is the unit under test, not the services.
@@ -54,23 +63,20 @@ describe('GET /api/v1/assets/:id/overview (API composition)', () => {
             ? { status: 200, body: { items: [alert], nextCursor: null } }
             : { status: 200, body: { items: [], nextCursor: null } },
       }),
+      // Filters like the service: any of the statuses asked for (comma-separated), newest first.
       maintenance: await startFakeService('maintenance', {
-        '/api/v1/work-orders': (query) => ({
-          status: 200,
-          body: {
-            items:
-              query.assetId !== ASSET_ID
-                ? []
-                : query.status === 'open'
-                  ? [workOrder('open', '2026-01-01T00:00:05.000Z')]
-                  : query.status === 'in_progress'
-                    ? [workOrder('in_progress', '2026-01-01T00:00:09.000Z')]
-                    : query.status === 'completed'
-                      ? [workOrder('completed', '2026-01-01T00:00:10.000Z')]
-                      : [],
-            nextCursor: null,
-          },
-        }),
+        '/api/v1/work-orders': (query) => {
+          const statuses = String(query.status ?? '').split(',');
+          return {
+            status: 200,
+            body: {
+              items: assetWorkOrders.filter(
+                (wo) => query.assetId === ASSET_ID && statuses.includes(wo.status),
+              ),
+              nextCursor: null,
+            },
+          };
+        },
       }),
     };
     metrics = createMetricsRegistry('gateway');
@@ -104,7 +110,7 @@ describe('GET /api/v1/assets/:id/overview (API composition)', () => {
       asset,
       latest,
       alerts: [alert],
-      // Only open statuses are asked for, merged newest first.
+      // Only open statuses are asked for, newest first.
       workOrders: [
         workOrder('in_progress', '2026-01-01T00:00:09.000Z'),
         workOrder('open', '2026-01-01T00:00:05.000Z'),
@@ -112,18 +118,15 @@ describe('GET /api/v1/assets/:id/overview (API composition)', () => {
       degraded: [],
     });
 
-    // Each service was asked once per part (maintenance once per open status), with the trace
-    // context and request id forwarded as the proxy forwards them, and never the client's token.
+    // Each service was asked once (maintenance for every open status in one list call), with the
+    // trace context and request id forwarded as the proxy forwards them, and never the client's token.
     expect(services.asset.requests).toHaveLength(1);
     expect(services.telemetry.requests).toHaveLength(1);
-    expect(services.alert.requests[0]!.url).toBe(
+    expect(services.alert.requests.map((r) => r.url)).toEqual([
       `/api/v1/alerts?assetId=${ASSET_ID}&status=active&limit=100`,
-    );
-    expect(services.maintenance.requests.map((r) => r.query.status).sort()).toEqual([
-      'assigned',
-      'in_progress',
-      'on_hold',
-      'open',
+    ]);
+    expect(services.maintenance.requests.map((r) => r.url)).toEqual([
+      `/api/v1/work-orders?assetId=${ASSET_ID}&status=open,assigned,in_progress,on_hold&limit=100`,
     ]);
     for (const service of Object.values(services)) {
       for (const request of service.requests) {
@@ -230,5 +233,119 @@ describe('GET /api/v1/assets/:id/overview (API composition)', () => {
     const res = await gateway.inject({ url: `/api/v1/assets/${ASSET_ID}`, headers: AUTH });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual(asset);
+  });
+});
+
+/** How a raw upstream answers one request: what it writes, and whether it then ends the answer. */
+type RawAnswer = (path: string, res: http.ServerResponse) => void;
+
+/**
+ * One plain `node:http` server standing in for all four services, for what the Fastify-based fakes
+ * cannot do: count the TCP connections it accepted, and stall in the middle of a body.
+ */
+async function startRawUpstream(answer: RawAnswer) {
+  let connections = 0;
+  const server = http.createServer((req, res) => answer(req.url ?? '', res));
+  server.on('connection', () => {
+    connections++;
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    connections: () => connections,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+const json = (res: http.ServerResponse, body: unknown) => {
+  const text = JSON.stringify(body);
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+};
+
+/** A well-behaved answer for each part of an overview of ASSET_ID. */
+const answerAll: RawAnswer = (path, res) => {
+  if (path.startsWith(`/api/v1/assets/${ASSET_ID}/telemetry/latest`)) return json(res, latest);
+  if (path.startsWith(`/api/v1/assets/${ASSET_ID}`)) return json(res, asset);
+  return json(res, { items: [], nextCursor: null });
+};
+
+describe('GET /api/v1/assets/:id/overview: the calls to the services', () => {
+  const gatewayOn = (url: string) =>
+    createGateway({
+      logger,
+      adminToken: ADMIN_TOKEN,
+      upstreams: { asset: url, telemetry: url, alert: url, maintenance: url },
+      compositionTimeoutMs: 500,
+    });
+
+  it('reuses kept-alive connections from one overview to the next', async () => {
+    const upstream = await startRawUpstream(answerAll);
+    const gateway = await gatewayOn(upstream.url);
+    try {
+      for (let i = 0; i < 5; i++) {
+        const res = await gateway.inject({ url: `/api/v1/assets/${ASSET_ID}/overview`, headers: AUTH });
+        expect(res.json()).toMatchObject({ asset, latest, alerts: [], workOrders: [], degraded: [] });
+      }
+      // Four calls in parallel per overview: at most four connections, whatever the number of
+      // overviews (a connection per call would be twenty).
+      expect(upstream.connections()).toBeGreaterThan(0);
+      expect(upstream.connections()).toBeLessThanOrEqual(4);
+    } finally {
+      await gateway.close();
+      await upstream.close();
+    }
+  });
+
+  it('degrades a part whose service stalls in the middle of its answer, or answers what is not JSON', async () => {
+    const upstream = await startRawUpstream((path, res) => {
+      if (path.startsWith('/api/v1/alerts')) {
+        // Headers and half a body, then nothing: only the budget can end this call.
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+        res.write('{"items":[');
+        return;
+      }
+      if (path.startsWith('/api/v1/work-orders')) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('<html>not json</html>');
+        return;
+      }
+      answerAll(path, res);
+    });
+    const metrics = createMetricsRegistry('gateway');
+    const gateway = await createGateway({
+      logger,
+      metrics,
+      adminToken: ADMIN_TOKEN,
+      upstreams: {
+        asset: upstream.url,
+        telemetry: upstream.url,
+        alert: upstream.url,
+        maintenance: upstream.url,
+      },
+      compositionTimeoutMs: 500,
+    });
+    try {
+      const res = await gateway.inject({ url: `/api/v1/assets/${ASSET_ID}/overview`, headers: AUTH });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toEqual({
+        asset,
+        latest,
+        alerts: null,
+        workOrders: null,
+        degraded: ['alert', 'maintenance'],
+      });
+      const exported = await metrics.metrics();
+      expect(exported).toMatch(/assetops_gateway_overview_degraded_total\{service="alert"\} 1/);
+      expect(exported).toMatch(/assetops_gateway_overview_degraded_total\{service="maintenance"\} 1/);
+    } finally {
+      await gateway.close();
+      await upstream.close();
+    }
   });
 });

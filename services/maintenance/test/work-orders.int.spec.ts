@@ -5,7 +5,9 @@ import type {
   WorkOrderPage,
   WorkOrderStatusChangedData,
 } from '@assetops/contracts';
+import type { Queryable } from '@assetops/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listWorkOrders, type WorkOrderFilter } from '../src/work-orders/work-order.store.js';
 import { type MaintenanceHarness, startMaintenance } from './support/harness.js';
 
 type Problem = { code: string; detail: string; errors?: { path: string }[]; [key: string]: unknown };
@@ -324,5 +326,119 @@ describe('work orders API', () => {
     expect((await h.api('GET', '/api/v1/work-orders?status=done')).status).toBe(400);
     expect((await h.api('GET', '/api/v1/work-orders?limit=0')).status).toBe(400);
     expect((await h.api<Problem>('GET', '/api/v1/work-orders?cursor=abc')).body.code).toBe('INVALID_CURSOR');
+  });
+
+  it('filters by several statuses at once: comma-separated, repeated, or both', async () => {
+    const asset = await h.registerAsset();
+    const bob = await h.addTechnician({ name: 'Bob' });
+    // Newest last: open, assigned, in_progress, on_hold, completed, cancelled.
+    const [open, assigned, started, held, completed, cancelled] = await Promise.all(
+      Array.from({ length: 6 }, () => h.openWorkOrder({ assetId: asset })),
+    ).then((orders) => orders.sort((a, b) => a.id.localeCompare(b.id)));
+    const post = async (path: string, body?: unknown) => {
+      const response = await h.api('POST', path, body);
+      expect(response.status).toBe(200);
+    };
+    for (const wo of [assigned!, started!, held!, completed!]) {
+      await post(`/api/v1/work-orders/${wo.id}/assign`, { technicianId: bob.id });
+    }
+    for (const wo of [started!, held!, completed!]) await post(`/api/v1/work-orders/${wo.id}/start`);
+    await post(`/api/v1/work-orders/${held!.id}/hold`);
+    await post(`/api/v1/work-orders/${completed!.id}/complete`);
+    await post(`/api/v1/work-orders/${cancelled!.id}/cancel`, { reason: 'not needed' });
+
+    const list = async (query: string) => {
+      const response = await h.api<WorkOrderPage>('GET', `/api/v1/work-orders?assetId=${asset}&${query}`);
+      expect(response.status).toBe(200);
+      return response.body.items.map((w) => [w.id, w.status]);
+    };
+    const openOnes = [
+      [held!.id, 'on_hold'],
+      [started!.id, 'in_progress'],
+      [assigned!.id, 'assigned'],
+      [open!.id, 'open'],
+    ];
+    expect(await list('status=open,assigned,in_progress,on_hold')).toEqual(openOnes);
+    expect(await list('status=open&status=assigned&status=in_progress&status=on_hold')).toEqual(openOnes);
+    expect(await list('status=open,assigned&status=in_progress,on_hold&status=open')).toEqual(openOnes);
+    expect(await list('status=completed,cancelled')).toEqual([
+      [cancelled!.id, 'cancelled'],
+      [completed!.id, 'completed'],
+    ]);
+    // A single status works as it always did, and pages still page.
+    expect(await list('status=on_hold')).toEqual([[held!.id, 'on_hold']]);
+    const firstPage = await h.api<WorkOrderPage>(
+      'GET',
+      `/api/v1/work-orders?assetId=${asset}&status=open,assigned,in_progress,on_hold&limit=3`,
+    );
+    expect(firstPage.body.items.map((w) => w.id)).toEqual(openOnes.slice(0, 3).map(([id]) => id));
+    expect(
+      await list(`status=open,assigned,in_progress,on_hold&cursor=${firstPage.body.nextCursor}`),
+    ).toEqual(openOnes.slice(3));
+  });
+
+  it('refuses an unknown or empty status among several with 400 INVALID_STATUS, never a 500', async () => {
+    for (const query of [
+      'status=open,done',
+      'status=open&status=done',
+      'status=open,,assigned',
+      'status=',
+      'status=OPEN',
+    ]) {
+      const response = await h.api<Problem>('GET', `/api/v1/work-orders?${query}`);
+      expect(response.status, query).toBe(400);
+      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(response.body.code, query).toBe('INVALID_STATUS');
+      expect(response.body.errors).toEqual([{ path: '/querystring/status', message: expect.any(String) }]);
+    }
+    expect((await h.api<Problem>('GET', '/api/v1/work-orders?status=done')).body.detail).toContain('"done"');
+    const tooMany = await h.api<Problem>('GET', `/api/v1/work-orders?${'status=open&'.repeat(21)}`);
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.code).toBe('VALIDATION_FAILED');
+  });
+
+  it("reads an asset's open work orders from the partial index of open work orders, not its history", async () => {
+    // The statement as the list runs it (captured, not run), then planned by PostgreSQL with the
+    // same parameters. Sequential and bitmap scans are off because a test table is tiny: the
+    // question is whether the planner can prove the partial index applies to the statement.
+    let statement: { text: string; values: unknown[] } | undefined;
+    const capture = {
+      query: async (text: string, values: unknown[]) => {
+        statement = { text, values };
+        return { rows: [], rowCount: 0 };
+      },
+    } as unknown as Queryable;
+    const planOf = async (filter: WorkOrderFilter) => {
+      await listWorkOrders(capture, filter);
+      const client = await h.db.pool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query('SET LOCAL enable_seqscan = off');
+        await client.query('SET LOCAL enable_bitmapscan = off');
+        const { rows } = await client.query<{ 'QUERY PLAN': unknown }>(
+          `EXPLAIN (FORMAT JSON) ${statement!.text}`,
+          statement!.values,
+        );
+        return JSON.stringify(rows[0]!['QUERY PLAN']);
+      } finally {
+        await client.query('ROLLBACK');
+        client.release();
+      }
+    };
+    const assetId = await h.registerAsset();
+    const open = await planOf({
+      assetId,
+      statuses: ['open', 'assigned', 'in_progress', 'on_hold'],
+      limit: 100,
+    });
+    expect(open).toContain('"Index Name":"work_orders_open_by_asset_idx"');
+    expect(open).not.toContain('"Sort Key"');
+    expect(await planOf({ assetId, statuses: ['assigned'], limit: 100 })).toContain(
+      '"Index Name":"work_orders_open_by_asset_idx"',
+    );
+    // Closed statuses are not in it: those lists read the asset's index.
+    expect(await planOf({ assetId, statuses: ['open', 'completed'], limit: 100 })).not.toContain(
+      'work_orders_open_by_asset_idx',
+    );
   });
 });

@@ -1,4 +1,5 @@
-import { describeFetchError, type Upstream, upstreamUrl } from '../upstreams/upstreams.js';
+import type { Upstream } from '../upstreams/upstreams.js';
+import { describeCallError, type JsonAnswer } from './overview.client.js';
 
 /** The services an overview is composed from, by the names the route table and `degraded` use. */
 export const OVERVIEW_PARTS = ['asset', 'telemetry', 'alert', 'maintenance'] as const;
@@ -7,7 +8,7 @@ export type OverviewPart = (typeof OVERVIEW_PARTS)[number];
 /** Work-order statuses that count as open (not completed, not cancelled). */
 export const OPEN_WORK_ORDER_STATUSES = ['open', 'assigned', 'in_progress', 'on_hold'] as const;
 
-/** How many active alerts, and open work orders per status, an overview carries at most. */
+/** How many active alerts, and open work orders, an overview carries at most (each list). */
 export const OVERVIEW_LIST_LIMIT = 100;
 
 /** One asset's overview: each part is null when its service could not answer (then listed in `degraded`). */
@@ -27,11 +28,7 @@ export interface OverviewNotFound {
 }
 
 /** An HTTP GET of one JSON document from an upstream: status and parsed body, or a thrown reason. */
-export type FetchJson = (
-  upstream: Upstream,
-  path: string,
-  signal: AbortSignal,
-) => Promise<{ status: number; body: unknown }>;
+export type FetchJson = (upstream: Upstream, path: string, signal: AbortSignal) => Promise<JsonAnswer>;
 
 export interface ComposeOverviewOptions {
   assetId: string;
@@ -47,9 +44,10 @@ export interface ComposeOverviewOptions {
 class PartUnavailable extends Error {}
 
 /**
- * Composes the overview of one asset from the Asset, Telemetry, Alert and Maintenance APIs, called
- * in parallel, each with its own time budget. A part that fails is null and named in `degraded`;
- * only the asset service saying 404 fails the whole document, because then there is nothing to show.
+ * Composes the overview of one asset from the Asset, Telemetry, Alert and Maintenance APIs: one
+ * call each, in parallel, each with the time budget `timeoutMs`. A part that fails is null and named
+ * in `degraded`; only the asset service saying 404 fails the whole document, because then there is
+ * nothing to show.
  *
  * The Telemetry service answers 404 for an asset it has not heard of yet (registered a moment ago):
  * that is "no readings", not a failure, so `latest` is then empty rather than degraded.
@@ -62,16 +60,23 @@ export async function composeOverview(
   opts: ComposeOverviewOptions,
 ): Promise<AssetOverview | OverviewNotFound> {
   const id = encodeURIComponent(opts.assetId);
+  // The calls start together, so one timer gives each the same budget it would have had alone; it
+  // is cleared as soon as the last one settled (a timer per call would outlive most answers).
+  const budget = new AbortController();
+  const timer = setTimeout(
+    () => budget.abort(new DOMException(`no answer within ${opts.timeoutMs} ms`, 'TimeoutError')),
+    opts.timeoutMs,
+  );
   const get = async (part: OverviewPart, path: string) => {
     const upstream = opts.upstreams.get(part);
     if (upstream === undefined) throw new PartUnavailable('not configured');
     try {
-      return await opts.fetchJson(upstream, path, AbortSignal.timeout(opts.timeoutMs));
+      return await opts.fetchJson(upstream, path, budget.signal);
     } catch (err) {
-      throw new PartUnavailable(err instanceof SyntaxError ? 'invalid JSON' : describeFetchError(err));
+      throw new PartUnavailable(err instanceof SyntaxError ? 'invalid JSON' : describeCallError(err));
     }
   };
-  const expectOk = (response: { status: number; body: unknown }) => {
+  const expectOk = (response: JsonAnswer) => {
     if (response.status !== 200) throw new PartUnavailable(`answered ${response.status}`);
     return response.body;
   };
@@ -84,16 +89,12 @@ export async function composeOverview(
     get('alert', `/api/v1/alerts?assetId=${id}&status=active&limit=${OVERVIEW_LIST_LIMIT}`).then((response) =>
       pageItems(expectOk(response)),
     ),
-    // The list filters by one status at a time: one call per open status, merged newest first.
-    Promise.all(
-      OPEN_WORK_ORDER_STATUSES.map((status) =>
-        get(
-          'maintenance',
-          `/api/v1/work-orders?assetId=${id}&status=${status}&limit=${OVERVIEW_LIST_LIMIT}`,
-        ).then((response) => pageItems(expectOk(response))),
-      ),
-    ).then((pages) => pages.flat().sort(newestFirst)),
-  ]);
+    // One call for every open status (the list takes several), newest first as the service sorts.
+    get(
+      'maintenance',
+      `/api/v1/work-orders?assetId=${id}&status=${OPEN_WORK_ORDER_STATUSES.join(',')}&limit=${OVERVIEW_LIST_LIMIT}`,
+    ).then((response) => pageItems(expectOk(response))),
+  ]).finally(() => clearTimeout(timer));
 
   if (asset.status === 'fulfilled' && asset.value.status === 404) {
     return { notFound: true, problem: isObject(asset.value.body) ? asset.value.body : undefined };
@@ -148,21 +149,4 @@ function latestValues(body: unknown): { assetId: string; values: unknown[] } {
     throw new PartUnavailable('not a list of latest values');
   }
   return { assetId: body.assetId, values: body.values };
-}
-
-function newestFirst(a: unknown, b: unknown): number {
-  const at = (item: unknown) => (isObject(item) && typeof item.createdAt === 'string' ? item.createdAt : '');
-  return at(b).localeCompare(at(a));
-}
-
-/**
- * {@link FetchJson} over the global `fetch`, sending `headers` (the caller's forwarded ones). The
- * signal covers the body too, so an upstream that stalls mid-answer times out like a silent one.
- */
-export function createFetchJson(headers: Record<string, string>): FetchJson {
-  return async (upstream, path, signal) => {
-    const response = await fetch(upstreamUrl(upstream, path), { headers, signal });
-    const text = await response.text();
-    return { status: response.status, body: text === '' ? undefined : JSON.parse(text) };
-  };
 }

@@ -10,7 +10,8 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { type Authenticate, requireAuthentication } from '../auth/auth.js';
 import { upstreamRequestHeaders } from '../proxy/proxy.headers.js';
 import type { Upstream } from '../upstreams/upstreams.js';
-import { composeOverview, createFetchJson, OVERVIEW_PARTS } from './overview.compose.js';
+import { createOverviewClient } from './overview.client.js';
+import { composeOverview, type FetchJson, OVERVIEW_PARTS } from './overview.compose.js';
 
 export interface OverviewRoutesOptions {
   upstreams: ReadonlyMap<string, Upstream>;
@@ -64,6 +65,10 @@ export async function overviewRoutes(scope: HttpApp, opts: OverviewRoutesOptions
     registers: [opts.metrics],
   });
 
+  // One pool of keep-alive connections per upstream for every composition, closed with the app.
+  const client = createOverviewClient();
+  scope.addHook('onClose', async () => client.close());
+
   scope.addHook('onRequest', requireAuthentication(opts.authenticate));
   scope.get(
     '/api/v1/assets/:id/overview',
@@ -90,13 +95,13 @@ export async function overviewRoutes(scope: HttpApp, opts: OverviewRoutesOptions
       });
       for (const name of NOT_FORWARDED) delete headers[name];
       headers.accept = 'application/json';
+      const fetchJson: FetchJson = (upstream, path, signal) =>
+        client.getJson(upstream, path, headers, signal);
       const overview = await composeOverview({
         assetId: request.params.id,
         upstreams: opts.upstreams,
         timeoutMs: opts.timeoutMs,
-        fetchJson: createFetchJson(
-          Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, String(value)])),
-        ),
+        fetchJson,
         onDegraded: (part, reason) => {
           degradedParts.inc({ service: part });
           request.log.warn({ service: part, reason }, 'overview part unavailable');

@@ -5,7 +5,6 @@ import {
   CompleteWorkOrderBody,
   CreateWorkOrderBody,
   HoldWorkOrderBody,
-  ListWorkOrdersQuery,
   ProblemSchema,
   type WorkOrder,
   WorkOrderPageSchema,
@@ -34,6 +33,7 @@ import {
   type WorkOrderDeps,
 } from './work-order.commands.js';
 import type { WorkOrderCommand, WorkOrderState } from './work-order.decide.js';
+import { ListWorkOrdersQueryString, parseStatuses } from './work-order.filter.js';
 import { findWorkOrder, listWorkOrders } from './work-order.store.js';
 
 export interface WorkOrderRouteDeps extends WorkOrderDeps {
@@ -106,12 +106,19 @@ export function registerWorkOrderRoutes(app: HttpApp, deps: WorkOrderRouteDeps):
     {
       schema: {
         tags,
-        summary: 'List work orders, newest first (filter by status, asset, priority, assignee, source)',
-        querystring: ListWorkOrdersQuery,
+        summary:
+          'List work orders, newest first (filter by status — one or several —, asset, priority, assignee, source)',
+        description:
+          'Several statuses are given comma-separated or by repeating the parameter ' +
+          '(`status=open,assigned,in_progress,on_hold`: the open work orders). An unknown status is a 400 INVALID_STATUS.',
+        querystring: ListWorkOrdersQueryString,
         response: { 200: WorkOrderPageSchema, 400: ProblemSchema },
       },
     },
-    async (request) => listWorkOrders(deps.pool, { ...request.query, limit: request.query.limit ?? 50 }),
+    async (request) => {
+      const { status, limit, ...filter } = request.query;
+      return listWorkOrders(deps.pool, { ...filter, statuses: parseStatuses(status), limit: limit ?? 50 });
+    },
   );
 
   app.get(

@@ -204,7 +204,8 @@ export async function findWorkOrder(db: Queryable, id: string): Promise<WorkOrde
 }
 
 export interface WorkOrderFilter {
-  status?: WorkOrderStatus | undefined;
+  /** Any of these statuses (none: every status). */
+  statuses?: readonly WorkOrderStatus[] | undefined;
   assetId?: string | undefined;
   priority?: WorkOrderPriority | undefined;
   assigneeId?: string | undefined;
@@ -216,6 +217,11 @@ export interface WorkOrderFilter {
 /**
  * One page of work orders, newest first (ids are UUIDv7, drawn at creation). The cursor is the last
  * id of the page; keyset pagination stays stable while new work orders arrive at the top.
+ *
+ * The statement is planned with its parameters (node-postgres sends it unnamed), so each absent
+ * filter folds away and `status = ANY(…)` with open statuses only lets the planner prove the
+ * partial index of open work orders per asset (migration 004) applies: the overview's question
+ * reads an asset's open work orders and none of its closed history.
  */
 export async function listWorkOrders(
   db: Queryable,
@@ -224,7 +230,7 @@ export async function listWorkOrders(
   const before = filter.cursor === undefined ? null : decodeCursor(filter.cursor);
   const { rows } = await db.query<WorkOrderRow>(
     `SELECT ${COLUMNS} FROM work_orders
-      WHERE ($1::text IS NULL OR status = $1)
+      WHERE ($1::text[] IS NULL OR status = ANY($1::text[]))
         AND ($2::uuid IS NULL OR asset_id = $2)
         AND ($3::text IS NULL OR priority = $3)
         AND ($4::uuid IS NULL OR assignee_id = $4)
@@ -233,7 +239,7 @@ export async function listWorkOrders(
       ORDER BY id DESC
       LIMIT $7`,
     [
-      filter.status ?? null,
+      filter.statuses ?? null,
       filter.assetId ?? null,
       filter.priority ?? null,
       filter.assigneeId ?? null,
