@@ -78,7 +78,9 @@ export async function createAlertService(ctx: ServiceContext): Promise<ServiceIn
   // (before the answer is sent: the change committed, and the caller may send readings at once).
   app.addHook('onSend', async (request, reply, payload) => {
     if (request.method !== 'GET' && request.url.startsWith('/api/v1/alert-rules') && reply.statusCode < 300) {
-      await relevance.refresh().catch((err) => ctx.logger.warn({ err }, 'alert rule index refresh failed'));
+      await relevance
+        .refresh({ force: true })
+        .catch((err) => ctx.logger.warn({ err }, 'alert rule index refresh failed'));
     }
     return payload;
   });

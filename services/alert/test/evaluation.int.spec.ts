@@ -3,6 +3,7 @@ import type { AlertRaisedData, CreateRuleBody, EventEnvelope } from '@assetops/c
 import { createEventConsumer, createInProcessBus, createLogger, uuidV7Ids } from '@assetops/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Evaluator } from '../src/evaluation/evaluator.js';
+import { RelevanceIndex } from '../src/evaluation/relevance.js';
 import { insertRule } from '../src/rules/rule.store.js';
 import { type AlertHarness, startAlert } from './support/harness.js';
 
@@ -214,5 +215,34 @@ describe('alert evaluation on the telemetry feed', () => {
     expect(accept(h.reading(pump, 'humidity', T0, 1))).toBe(false);
     // Other events are never filtered.
     expect(accept((await h.outbox('assetops.alert.thresholds-initialized.v1'))[0]!)).toBe(true);
+  });
+
+  it('reloads its rule index only when rules or known assets changed (made on another instance too)', async () => {
+    const index = new RelevanceIndex(h.db.pool, createLogger({ service: 'alert', level: 'silent' }), 1000, {
+      settleMs: 0,
+      fullReloadMs: 3_600_000,
+    });
+    await index.refresh();
+    expect(index.reloads).toBe(1);
+    await index.refresh();
+    await index.refresh();
+    expect(index.reloads).toBe(1); // nothing changed: one tiny query each, no reload
+    const asset = await h.registerAsset('gearbox'); // a known asset added
+    await index.refresh();
+    expect(index.reloads).toBe(2);
+    expect(index.accepts(h.reading(asset, 'temperature', T0, 1))).toBe(false);
+    // A rule written by another instance (straight into the database, no note to this one).
+    await rule(asset);
+    await index.refresh();
+    expect(index.reloads).toBe(3);
+    expect(index.accepts(h.reading(asset, 'temperature', T0, 1))).toBe(true);
+    await h.db.pool.query('UPDATE rules SET enabled = false WHERE asset_id = $1', [asset]);
+    await index.refresh();
+    expect(index.accepts(h.reading(asset, 'temperature', T0, 1))).toBe(false);
+    // A forced reload (after a change made through this instance) does not wait for the counter.
+    await index.refresh({ force: true });
+    expect(index.reloads).toBe(5);
+    await index.refresh();
+    expect(index.reloads).toBe(5);
   });
 });

@@ -2,15 +2,22 @@ import { type EventEnvelope, TelemetryAggregated, type TelemetryAggregatedData }
 import type { Logger, Pool } from '@assetops/platform';
 
 const NOTE_TTL_MS = 10_000;
+/** After the change counter moves, keep reloading this long: a change counted before it committed. */
+const SETTLE_MS = 5_000;
+/** Reload at least this often whatever the counter says. */
+const FULL_RELOAD_MS = 60_000;
 
 /**
  * Which telemetry windows any enabled rule watches: (asset, metric) of asset rules and (type,
  * metric) of type rules, with each known asset's type. The consumer stores only the windows that
  * match, so metrics without rules cost the Alert service nothing (most of a fleet's feed).
  *
- * Kept in memory, reloaded every `refreshMs`, and told at once about what this process changes
- * (rules created by profiles, by the API). A rule created on another instance takes effect within
- * `refreshMs`. Until the first load, everything is accepted.
+ * Kept in memory and told at once about what this process changes (rules created by profiles, by
+ * the API). Every `refreshMs` it reads the database's change counter (`relevance_changes`, drawn by
+ * every statement that changes rules or known assets) and reloads only when the counter moved — or
+ * within `SETTLE_MS` of the last move, or after `FULL_RELOAD_MS` — so a rule created on another
+ * instance takes effect within `refreshMs` while an idle fleet of 10,000 assets costs one tiny query
+ * per second, not a reload of every rule and asset. Until the first load, everything is accepted.
  */
 export class RelevanceIndex {
   private keys: Set<string> | undefined;
@@ -19,11 +26,20 @@ export class RelevanceIndex {
   private readonly notes: { key: string; until: number }[] = [];
   private readonly noteTypes = new Map<string, { type: string; until: number }>();
   private timer: NodeJS.Timeout | undefined;
+  private version: string | undefined;
+  private changedAt = 0;
+  private loadedAt = 0;
+  /** Full reloads done (tests and diagnostics). */
+  reloads = 0;
 
   constructor(
     private readonly pool: Pool,
     private readonly logger: Logger,
     private readonly refreshMs = 1000,
+    private readonly timing: { settleMs: number; fullReloadMs: number } = {
+      settleMs: SETTLE_MS,
+      fullReloadMs: FULL_RELOAD_MS,
+    },
   ) {}
 
   /** The consumer's filter: only TelemetryAggregated windows are ever filtered out. */
@@ -47,7 +63,37 @@ export class RelevanceIndex {
     this.types.set(assetId, type);
   }
 
-  async refresh(): Promise<void> {
+  /**
+   * Reloads when the change counter says something changed (or `force`: after a change made here,
+   * whose transaction has committed).
+   */
+  async refresh(opts: { force?: boolean } = {}): Promise<void> {
+    const now = Date.now();
+    const { rows } = await this.pool.query<{ version: string }>(
+      'SELECT (last_value::text || is_called::text) AS version FROM relevance_changes',
+    );
+    const version = rows[0]?.version;
+    if (version !== this.version) {
+      this.version = version;
+      this.changedAt = now;
+    } else if (
+      !opts.force &&
+      this.keys !== undefined &&
+      now - this.changedAt >= this.timing.settleMs &&
+      now - this.loadedAt < this.timing.fullReloadMs
+    ) {
+      this.expireNotes(now);
+      return;
+    }
+    await this.reload(now);
+  }
+
+  private expireNotes(now: number): void {
+    for (let i = this.notes.length - 1; i >= 0; i--) if (this.notes[i]!.until < now) this.notes.splice(i, 1);
+    for (const [id, note] of this.noteTypes) if (note.until < now) this.noteTypes.delete(id);
+  }
+
+  private async reload(now: number): Promise<void> {
     const [rules, assets] = await Promise.all([
       this.pool.query<{ asset_id: string | null; asset_type: string | null; metric: string }>(
         'SELECT asset_id, asset_type, metric FROM rules WHERE enabled',
@@ -56,7 +102,6 @@ export class RelevanceIndex {
         `SELECT asset_id, asset_type FROM known_assets WHERE status <> 'decommissioned'`,
       ),
     ]);
-    const now = Date.now();
     const keys = new Set(
       rules.rows.map((r) => (r.asset_id ? `a:${r.asset_id}|${r.metric}` : `t:${r.asset_type}|${r.metric}`)),
     );
@@ -71,6 +116,8 @@ export class RelevanceIndex {
     }
     this.keys = keys;
     this.types = types;
+    this.loadedAt = now;
+    this.reloads += 1;
   }
 
   start(): void {
