@@ -178,10 +178,19 @@ export const CreateWorkOrderBody = Type.Object(
 );
 export type CreateWorkOrderBody = Static<typeof CreateWorkOrderBody>;
 
-/** `GET /api/v1/work-orders` query string (newest first). */
+/**
+ * `GET /api/v1/work-orders` query string (newest first). `status` takes one status or several,
+ * repeated or comma-separated (`status=open,assigned&status=on_hold`); the service checks each name
+ * and refuses an unknown one with 400 `INVALID_STATUS`.
+ */
 export const ListWorkOrdersQuery = Type.Object(
   {
-    status: Type.Optional(WorkOrderStatusSchema),
+    status: Type.Optional(
+      Type.Array(Type.String({ maxLength: 200 }), {
+        maxItems: 20,
+        description: 'one work-order status or several, repeated or comma-separated',
+      }),
+    ),
     assetId: Type.Optional(Id),
     priority: Type.Optional(WorkOrderPrioritySchema),
     assigneeId: Type.Optional(Id),

@@ -1,29 +1,5 @@
-import { ListWorkOrdersQuery, type WorkOrderStatus, WorkOrderStatuses } from '@assetops/contracts';
+import { type WorkOrderStatus, WorkOrderStatuses } from '@assetops/contracts';
 import { ValidationError } from '@assetops/platform';
-import { type Static, Type } from '@sinclair/typebox';
-
-/**
- * `GET /api/v1/work-orders` query string as this service accepts it: the contract's
- * `ListWorkOrdersQuery`, except that `status` takes several statuses — comma-separated, repeated,
- * or both (`status=open,assigned&status=on_hold`) — so that "the open work orders of an asset" is
- * one call rather than one per status. A single status is a list of one, as before.
- *
- * TODO: remove once `ListWorkOrdersQuery` in @assetops/contracts declares the list itself.
- */
-export const ListWorkOrdersQueryString = Type.Object(
-  {
-    ...ListWorkOrdersQuery.properties,
-    status: Type.Optional(
-      // Checked by `parseStatuses` rather than by a pattern, for a refusal that names the bad value.
-      Type.Array(Type.String({ maxLength: 200 }), {
-        maxItems: 20,
-        description: `one status or several, repeated or comma-separated: ${WorkOrderStatuses.join(', ')}`,
-      }),
-    ),
-  },
-  { additionalProperties: false },
-);
-export type ListWorkOrdersQueryString = Static<typeof ListWorkOrdersQueryString>;
 
 const KNOWN_STATUSES: ReadonlySet<string> = new Set(WorkOrderStatuses);
 

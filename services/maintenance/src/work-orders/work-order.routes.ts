@@ -5,6 +5,7 @@ import {
   CompleteWorkOrderBody,
   CreateWorkOrderBody,
   HoldWorkOrderBody,
+  ListWorkOrdersQuery,
   ProblemSchema,
   type WorkOrder,
   WorkOrderPageSchema,
@@ -33,7 +34,7 @@ import {
   type WorkOrderDeps,
 } from './work-order.commands.js';
 import type { WorkOrderCommand, WorkOrderState } from './work-order.decide.js';
-import { ListWorkOrdersQueryString, parseStatuses } from './work-order.filter.js';
+import { parseStatuses } from './work-order.filter.js';
 import { findWorkOrder, listWorkOrders } from './work-order.store.js';
 
 export interface WorkOrderRouteDeps extends WorkOrderDeps {
@@ -111,7 +112,7 @@ export function registerWorkOrderRoutes(app: HttpApp, deps: WorkOrderRouteDeps):
         description:
           'Several statuses are given comma-separated or by repeating the parameter ' +
           '(`status=open,assigned,in_progress,on_hold`: the open work orders). An unknown status is a 400 INVALID_STATUS.',
-        querystring: ListWorkOrdersQueryString,
+        querystring: ListWorkOrdersQuery,
         response: { 200: WorkOrderPageSchema, 400: ProblemSchema },
       },
     },
