@@ -43,6 +43,11 @@ describe('HTTP bootstrap', () => {
       },
       async (request) => ({ limit: request.query.limit }),
     );
+    app.post(
+      '/open',
+      { schema: { body: Type.Object({ value: Type.Unknown(), label: Type.String() }) } },
+      async (request) => ({ finite: Number.isFinite(request.body.value), label: request.body.label }),
+    );
     app.get('/things/missing', async () => {
       throw new NotFoundError('THING_NOT_FOUND', 'no such thing');
     });
@@ -94,6 +99,18 @@ describe('HTTP bootstrap', () => {
     expect(body.statusCode).toBe(400);
     expect(body.json().errors).toEqual([{ path: '/body/size', message: 'must be a finite number' }]);
     expect((await app.inject({ method: 'GET', url: '/things?limit=7' })).json()).toEqual({ limit: 7 });
+    // Text that is not a number at all, or a finite exponent, is judged by the schema as before.
+    expect((await app.inject({ method: 'GET', url: '/things?limit=Inferno' })).statusCode).toBe(400);
+    expect((await app.inject({ method: 'GET', url: '/things?limit=2e2' })).json()).toEqual({ limit: 200 });
+    // A non-finite JSON literal in a field the schema leaves open is the handler's to judge.
+    const open = await app.inject({
+      method: 'POST',
+      url: '/open',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"value": 1e999, "label": "Infinity"}',
+    });
+    expect(open.statusCode).toBe(200);
+    expect(open.json()).toEqual({ finite: false, label: 'Infinity' });
     expect((await app.inject({ method: 'GET', url: '/things' })).json()).toEqual({ limit: 100 });
   });
 

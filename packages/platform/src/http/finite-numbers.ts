@@ -1,34 +1,41 @@
 import type { Ajv, ValidateFunction } from 'ajv';
 
 /**
- * Ajv plugin: a value that validates must not hold `Infinity`, `-Infinity` or `NaN`.
+ * Ajv plugin: type coercion must not turn text into `Infinity`.
  *
- * Ajv's number checks refuse a non-finite JSON number, but type coercion (query strings, path
- * parameters) turns the text `Infinity` or `1e400` into `Infinity`, and Ajv's `minimum`/`maximum`
- * only compare finite numbers — so `?limit=Infinity` passed `maximum: 500` and reached a handler.
- * This wraps every compiled validator: after a pass, the coerced data is scanned and a non-finite
- * number fails validation like any other bad value (a 400 problem naming the field).
+ * Ajv's number checks refuse a non-finite number, but coercion (query strings, path parameters,
+ * string fields of a body) turns the text `Infinity` or `1e400` into `Infinity`, and Ajv's
+ * `minimum`/`maximum` only compare finite numbers — so `?limit=Infinity` passed `maximum: 500` and
+ * reached a handler. This wraps every compiled validator: the strings that would coerce to a
+ * non-finite number are noted before validating, and if one of them became a number, validation
+ * fails like for any other bad value (a 400 problem naming the field). A non-finite number that was
+ * never text (a JSON literal such as `1e999` in a field the schema leaves open) is left to the
+ * handler, which reports it its own way (telemetry rejects that one reading).
  */
 export function finiteNumbersOnly(ajv: Ajv): Ajv {
   const compile = ajv.compile.bind(ajv);
   ajv.compile = (<T>(schema: object, meta?: boolean): ValidateFunction<T> => {
     const validate = compile<T>(schema, meta);
     const wrapped = ((data: unknown, ctx?: unknown) => {
+      const suspects: (string | number)[][] = [];
+      collectInfinityText(data, [], suspects, 0);
       const valid = (validate as (d: unknown, c?: unknown) => boolean)(data, ctx);
       wrapped.errors = validate.errors;
-      if (!valid) return false;
-      const path = nonFinitePath(data, '', 0);
-      if (path === undefined) return true;
-      wrapped.errors = [
-        {
-          instancePath: path,
-          schemaPath: '#/finite',
-          keyword: 'finite',
-          params: {},
-          message: 'must be a finite number',
-        },
-      ];
-      return false;
+      if (!valid || suspects.length === 0) return valid;
+      for (const path of suspects) {
+        if (!becameNonFinite(valueAt(data, path))) continue;
+        wrapped.errors = [
+          {
+            instancePath: path.map((key) => `/${key}`).join(''),
+            schemaPath: '#/finite',
+            keyword: 'finite',
+            params: {},
+            message: 'must be a finite number',
+          },
+        ];
+        return false;
+      }
+      return true;
     }) as ValidateFunction<T>;
     Object.assign(wrapped, {
       schema: validate.schema,
@@ -40,26 +47,48 @@ export function finiteNumbersOnly(ajv: Ajv): Ajv {
   return ajv;
 }
 
-/** The JSON-pointer path of the first non-finite number in `value`, or undefined. */
-function nonFinitePath(value: unknown, path: string, depth: number): string | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? undefined : path;
-  if (value === null || typeof value !== 'object' || depth > 32) return undefined;
+/** Paths of the strings in `value` that read as an infinite number (`Infinity`, `-1e999`…). */
+function collectInfinityText(
+  value: unknown,
+  path: (string | number)[],
+  found: (string | number)[][],
+  depth: number,
+): void {
+  if (typeof value === 'string') {
+    // Cheap test first: the text must contain "Infinity" or an exponent to overflow a double.
+    if (/inf|e/i.test(value)) {
+      const n = Number(value);
+      if (n === Number.POSITIVE_INFINITY || n === Number.NEGATIVE_INFINITY) found.push(path);
+    }
+    return;
+  }
+  if (value === null || typeof value !== 'object' || depth > 32) return;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const item = value[i];
-      if (item !== null && (typeof item === 'object' || typeof item === 'number')) {
-        const found = nonFinitePath(item, `${path}/${i}`, depth + 1);
-        if (found !== undefined) return found;
-      }
+      if (typeof item === 'string' || (item !== null && typeof item === 'object'))
+        collectInfinityText(item, [...path, i], found, depth + 1);
     }
-    return undefined;
+    return;
   }
   for (const key in value) {
     const item = (value as Record<string, unknown>)[key];
-    if (item !== null && (typeof item === 'object' || typeof item === 'number')) {
-      const found = nonFinitePath(item, `${path}/${key}`, depth + 1);
-      if (found !== undefined) return found;
-    }
+    if (typeof item === 'string' || (item !== null && typeof item === 'object'))
+      collectInfinityText(item, [...path, key], found, depth + 1);
   }
-  return undefined;
+}
+
+function valueAt(data: unknown, path: readonly (string | number)[]): unknown {
+  let current = data;
+  for (const key of path) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<string | number, unknown>)[key];
+  }
+  return current;
+}
+
+/** A number that is not finite, or (array coercion) an array holding one. */
+function becameNonFinite(value: unknown): boolean {
+  if (typeof value === 'number') return !Number.isFinite(value);
+  return Array.isArray(value) && value.some((v) => typeof v === 'number' && !Number.isFinite(v));
 }
