@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { CreateRuleBody, EventEnvelope, TelemetryAggregatedData } from '@assetops/contracts';
 import { uuidV7Ids, withTransaction } from '@assetops/platform';
 import fc from 'fast-check';
@@ -44,9 +43,10 @@ describe('alert evaluation of a run of telemetry windows at once', () => {
   async function assetWithRules(): Promise<string> {
     const assetId = await h.registerAsset('gearbox');
     for (const r of RULES) {
+      // Time-ordered ids: both assets' rules are evaluated in the same order (rule id order).
       await insertRule(
         h.db.pool,
-        randomUUID(),
+        uuidV7Ids.next(),
         {
           name: 'r',
           assetId,
