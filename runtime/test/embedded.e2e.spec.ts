@@ -40,6 +40,23 @@ describe('all-in-one runtime on the embedded PostgreSQL', () => {
       });
       await expect(client.connect()).rejects.toMatchObject({ code: '42501' });
       await client.end().catch(() => {});
+      // The services reach the embedded server through its Unix socket (no client address), which
+      // costs less per query than loopback TCP.
+      const own = new pg.Client({
+        connectionString: `postgres://assetops_asset:${encodeURIComponent(secrets.rolePasswords.assetops_asset)}@127.0.0.1:${pgPort}/assetops_asset`,
+      });
+      await own.connect();
+      try {
+        const { rows } = await own.query(
+          `SELECT count(*) FILTER (WHERE client_addr IS NULL)::int AS socket,
+                  count(*) FILTER (WHERE client_addr IS NOT NULL AND pid <> pg_backend_pid())::int AS tcp
+             FROM pg_stat_activity WHERE usename = 'assetops_asset' AND backend_type = 'client backend'`,
+        );
+        expect(rows[0].socket).toBeGreaterThan(0);
+        expect(rows[0].tcp).toBe(0);
+      } finally {
+        await own.end();
+      }
     } finally {
       await first.stop();
     }
