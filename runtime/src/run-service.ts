@@ -9,8 +9,11 @@ import {
   type Pool,
   registerDeadLetterRoutes,
   runMigrations,
+  SELF_VACUUM_MODES,
+  type SelfVacuumMode,
   type ServiceDefinition,
   type ServiceInstance,
+  startSelfVacuum,
   systemClock,
   uuidV7Ids,
 } from '@assetops/platform';
@@ -47,6 +50,12 @@ export interface RunServiceOptions {
  */
 export async function runService(def: ServiceDefinition, opts: RunServiceOptions): Promise<RunningService> {
   const logger = opts.logger ?? createLogger({ service: def.name });
+  const vacuumMode = (opts.env.DB_SELF_VACUUM ?? 'auto') as SelfVacuumMode;
+  if (!SELF_VACUUM_MODES.includes(vacuumMode)) {
+    throw new Error(
+      `DB_SELF_VACUUM must be one of ${SELF_VACUUM_MODES.join(', ')} (got ${opts.env.DB_SELF_VACUUM})`,
+    );
+  }
   const metrics = createMetricsRegistry(def.name);
   const { applied } = await runMigrations(opts.pool, [messagingMigrations, def.migrations]);
   if (applied.length > 0) logger.info({ applied }, 'migrations applied');
@@ -83,6 +92,9 @@ export async function runService(def: ServiceDefinition, opts: RunServiceOptions
     : undefined;
   await consumer?.start();
   await instance.start?.();
+  // High-churn tables (inbox, outbox, pending rows, views) are vacuumed by the service itself when
+  // the server's autovacuum is off (DB_SELF_VACUUM=auto, the default).
+  const vacuum = startSelfVacuum({ pool: opts.pool, logger, mode: vacuumMode, metrics });
   let relayStarted = false;
   const startRelay = () => {
     if (relayStarted) return;
@@ -107,6 +119,7 @@ export async function runService(def: ServiceDefinition, opts: RunServiceOptions
     async stop() {
       await instance.app.close();
       await stopRelay();
+      vacuum.stop();
       await instance.stop?.();
       await consumer?.stop();
     },

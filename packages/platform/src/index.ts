@@ -8,6 +8,7 @@ export * from './config.js';
 export * from './db/migrations.js';
 export * from './db/pool.js';
 export * from './db/provision.js';
+export * from './db/self-vacuum.js';
 export * from './errors.js';
 export * from './http/app.js';
 export * from './http/dead-letter.routes.js';
