@@ -19,6 +19,25 @@ describe('problem documents', () => {
   });
 });
 
+describe('values the database refuses', () => {
+  it('answer 400, naming the kind of value, not 500', () => {
+    for (const code of ['22021', '22P05']) {
+      expect(
+        toProblem(Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code })),
+      ).toMatchObject({
+        status: 400,
+        code: 'INVALID_CHARACTER',
+      });
+    }
+    for (const code of ['22001', '22003', '22008']) {
+      expect(toProblem(Object.assign(new Error('out of range'), { code }))).toMatchObject({
+        status: 400,
+        code: 'VALUE_OUT_OF_RANGE',
+      });
+    }
+  });
+});
+
 describe('database outages', () => {
   it('answer 503 DATABASE_UNAVAILABLE (retryable), not 500', () => {
     for (const err of [

@@ -103,6 +103,8 @@ export function toProblem(err: unknown, request?: FastifyRequest): Problem {
       (fe.code?.startsWith('FST_') ? 'BAD_REQUEST' : (fe.code ?? 'BAD_REQUEST'));
     return problem(status, code, fe.message, { instance });
   }
+  const invalid = databaseRefusedValue(err);
+  if (invalid) return problem(400, invalid.code, invalid.detail, { instance });
   if (isDatabaseUnavailable(err)) {
     return problem(
       503,
@@ -114,6 +116,28 @@ export function toProblem(err: unknown, request?: FastifyRequest): Problem {
     );
   }
   return problem(500, 'INTERNAL_ERROR', 'an unexpected error occurred; it has been logged', { instance });
+}
+
+/**
+ * PostgreSQL data exceptions that only a request's own value can cause (a NUL character, which
+ * `text` and `jsonb` cannot hold; a number or date out of the column's range; a string longer than
+ * its column): the request is refused (400) — the statement failed, so nothing was written.
+ */
+function databaseRefusedValue(err: unknown): { code: string; detail: string } | undefined {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (code === '22021' || code === '22P05') {
+    return {
+      code: 'INVALID_CHARACTER',
+      detail: 'a text value holds a character that cannot be stored (such as the NUL character \\u0000)',
+    };
+  }
+  if (code === '22001' || code === '22003' || code === '22008') {
+    return {
+      code: 'VALUE_OUT_OF_RANGE',
+      detail: 'a value is too long or out of range for what it is stored as',
+    };
+  }
+  return undefined;
 }
 
 /** Network errors of a database connection, and PostgreSQL's own "shutting down / starting up". */
