@@ -111,6 +111,30 @@ describe('HTTP bootstrap', () => {
     });
     expect(open.statusCode).toBe(200);
     expect(open.json()).toEqual({ finite: false, label: 'Infinity' });
+    // A lone surrogate is not text: the body is refused, naming the field (or the key).
+    for (const [payload, path] of [
+      ['{"value": 1, "label": "\\ud800"}', '/body/label'],
+      ['{"value": {"\\udc00x": 1}, "label": "ok"}', '/body/value/\udc00x'],
+    ] as const) {
+      const bad = await app.inject({
+        method: 'POST',
+        url: '/open',
+        headers: { 'content-type': 'application/json' },
+        payload,
+      });
+      expect(bad.statusCode, payload).toBe(400);
+      expect(bad.json().errors, payload).toEqual([
+        { path, message: 'must be well-formed Unicode text (it holds a lone surrogate)' },
+      ]);
+    }
+    // A well-formed pair (an emoji) is text like any other.
+    const emoji = await app.inject({
+      method: 'POST',
+      url: '/open',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"value": 1, "label": "\\ud83d\\ude00"}',
+    });
+    expect(emoji.json()).toEqual({ finite: true, label: '😀' });
     expect((await app.inject({ method: 'GET', url: '/things' })).json()).toEqual({ limit: 100 });
   });
 

@@ -10,7 +10,8 @@ import type { Ajv, ValidateFunction } from 'ajv';
  * non-finite number are noted before validating, and if one of them became a number, validation
  * fails like for any other bad value (a 400 problem naming the field). A non-finite number that was
  * never text (a JSON literal such as `1e999` in a field the schema leaves open) is left to the
- * handler, which reports it its own way (telemetry rejects that one reading).
+ * handler, which reports it its own way (telemetry rejects that one reading). It also refuses a
+ * string that is not well-formed Unicode (a lone surrogate), which nothing downstream can store.
  */
 export function finiteNumbersOnly(ajv: Ajv): Ajv {
   const compile = ajv.compile.bind(ajv);
@@ -18,7 +19,22 @@ export function finiteNumbersOnly(ajv: Ajv): Ajv {
     const validate = compile<T>(schema, meta);
     const wrapped = ((data: unknown, ctx?: unknown) => {
       const suspects: (string | number)[][] = [];
-      collectInfinityText(data, [], suspects, 0);
+      const malformed: (string | number)[][] = [];
+      collectInfinityText(data, [], suspects, malformed, 0);
+      if (malformed.length > 0) {
+        // A lone UTF-16 surrogate (`"\ud800"` in JSON) is not text: no database or consumer can
+        // store it (PostgreSQL's jsonb refuses it), so the request is malformed.
+        wrapped.errors = [
+          {
+            instancePath: malformed[0]!.map((key) => `/${key}`).join(''),
+            schemaPath: '#/unicode',
+            keyword: 'unicode',
+            params: {},
+            message: 'must be well-formed Unicode text (it holds a lone surrogate)',
+          },
+        ];
+        return false;
+      }
       const valid = (validate as (d: unknown, c?: unknown) => boolean)(data, ctx);
       wrapped.errors = validate.errors;
       if (!valid || suspects.length === 0) return valid;
@@ -47,14 +63,19 @@ export function finiteNumbersOnly(ajv: Ajv): Ajv {
   return ajv;
 }
 
-/** Paths of the strings in `value` that read as an infinite number (`Infinity`, `-1e999`…). */
+/**
+ * Paths of the strings in `value` that read as an infinite number (`Infinity`, `-1e999`…), and of
+ * the strings that are not well-formed UTF-16 (a lone surrogate).
+ */
 function collectInfinityText(
   value: unknown,
   path: (string | number)[],
   found: (string | number)[][],
+  malformed: (string | number)[][],
   depth: number,
 ): void {
   if (typeof value === 'string') {
+    if (!(value as string & { isWellFormed(): boolean }).isWellFormed()) malformed.push(path);
     // Cheap test first: the text must contain "Infinity" or an exponent to overflow a double.
     if (/inf|e/i.test(value)) {
       const n = Number(value);
@@ -67,14 +88,15 @@ function collectInfinityText(
     for (let i = 0; i < value.length; i++) {
       const item = value[i];
       if (typeof item === 'string' || (item !== null && typeof item === 'object'))
-        collectInfinityText(item, [...path, i], found, depth + 1);
+        collectInfinityText(item, [...path, i], found, malformed, depth + 1);
     }
     return;
   }
   for (const key in value) {
+    if (!(key as string & { isWellFormed(): boolean }).isWellFormed()) malformed.push([...path, key]);
     const item = (value as Record<string, unknown>)[key];
     if (typeof item === 'string' || (item !== null && typeof item === 'object'))
-      collectInfinityText(item, [...path, key], found, depth + 1);
+      collectInfinityText(item, [...path, key], found, malformed, depth + 1);
   }
 }
 
