@@ -1,67 +1,22 @@
-import { createLogger, type HttpApp, runMigrations } from '@assetops/platform';
-import { createTestDatabase, type TestDatabase } from '@assetops/platform/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAccessControl, createGateway, gatewayMigrations } from '../src/index.js';
-import { ADMIN_TOKEN, type EchoUpstream, startEchoUpstream } from './support/echo-upstream.js';
-
-const logger = createLogger({ service: 'gateway', level: 'silent' });
-const SERVICES = ['asset', 'telemetry', 'alert', 'maintenance', 'dashboard'];
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-const ADMIN = bearer(ADMIN_TOKEN);
+import { type AccessGateway, ADMIN, startAccessGateway } from './support/access-gateway.js';
 
 // PATCH /api/v1/users/:id on the gateway's real database. The verification cache is long (a
 // minute) on purpose: a change shows on the next request only because the change forgets it.
 describe('changing a user: role, name, active', () => {
-  let db: TestDatabase;
-  let upstreams: EchoUpstream[];
-  let gateway: HttpApp;
+  let h: AccessGateway;
 
   beforeAll(async () => {
-    db = await createTestDatabase('gateway_users');
-    await runMigrations(db.pool, [gatewayMigrations]);
-    upstreams = await Promise.all(
-      SERVICES.map((name) => startEchoUpstream(name, { documentedPath: `/api/v1/${name}-documented` })),
-    );
-    gateway = await createGateway({
-      logger,
-      adminToken: ADMIN_TOKEN,
-      upstreams: Object.fromEntries(upstreams.map((u, index) => [SERVICES[index]!, u.url])),
-      access: createAccessControl({ pool: db.pool, adminToken: ADMIN_TOKEN, cacheTtlMs: 60_000 }),
-    });
+    h = await startAccessGateway('gateway_users', 60_000);
   });
-  afterAll(async () => {
-    await gateway?.close();
-    await Promise.all((upstreams ?? []).map((u) => u.close()));
-    await db?.drop();
-  });
+  afterAll(() => h?.close());
 
-  async function call(method: string, url: string, headers: Record<string, string>, body?: unknown) {
-    const res = await gateway.inject({
-      method: method as 'GET',
-      url,
-      headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
-    });
-    return { status: res.statusCode, headers: res.headers, body: res.body ? res.json() : undefined };
-  }
+  const call: AccessGateway['call'] = (...args) => h.call(...args);
   const patch = (id: string, body: unknown, as = ADMIN) => call('PATCH', `/api/v1/users/${id}`, as, body);
 
-  let userCount = 0;
   async function userWithToken(role: string, tokenRole?: string) {
-    const user = await call('POST', '/api/v1/users', ADMIN, { name: `${role}-${++userCount}`, role });
-    expect(user.status).toBe(201);
-    const token = await call('POST', '/api/v1/tokens', ADMIN, {
-      name: `${role} laptop`,
-      userId: user.body.id,
-      ...(tokenRole ? { role: tokenRole } : {}),
-    });
-    expect(token.status).toBe(201);
-    return {
-      id: user.body.id as string,
-      name: user.body.name as string,
-      auth: bearer(token.body.token as string),
-      tokenId: token.body.id as string,
-    };
+    const { user, token, auth } = await h.userWithToken(role, tokenRole);
+    return { id: user.id as string, name: user.name as string, auth, tokenId: token.id as string };
   }
   /** What a token may do now: create tokens (admin) and alert rules (operator). */
   async function mayDo(auth: Record<string, string>, userId: string) {
@@ -134,7 +89,7 @@ describe('changing a user: role, name, active', () => {
   });
 
   it('is documented in the OpenAPI document at /docs', async () => {
-    const res = await gateway.inject({ url: '/docs/openapi.json' });
+    const res = await h.gateway.inject({ url: '/docs/openapi.json' });
     expect(res.statusCode).toBe(200);
     const operation = res.json().paths['/api/v1/users/{id}']?.patch;
     expect(operation).toMatchObject({ operationId: 'changeUser', tags: ['access'] });

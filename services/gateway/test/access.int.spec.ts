@@ -1,73 +1,30 @@
-import { createLogger, type HttpApp, runMigrations } from '@assetops/platform';
-import { createTestDatabase, type TestDatabase } from '@assetops/platform/testkit';
+import { createLogger, type HttpApp } from '@assetops/platform';
+import type { TestDatabase } from '@assetops/platform/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type AccessControl,
-  createAccessControl,
-  createGateway,
-  gatewayMigrations,
-  parseRateLimit,
-} from '../src/index.js';
-import { ADMIN_TOKEN, type Echo, type EchoUpstream, startEchoUpstream } from './support/echo-upstream.js';
+import { createAccessControl, createGateway, parseRateLimit } from '../src/index.js';
+import { type AccessGateway, ADMIN, bearer, SERVICES, startAccessGateway } from './support/access-gateway.js';
+import { ADMIN_TOKEN, type Echo, type EchoUpstream } from './support/echo-upstream.js';
 
 const logger = createLogger({ service: 'gateway', level: 'silent' });
 const ASSET = '0190a000-0000-7000-8000-00000000000a';
 const OTHER_ASSET = '0190a000-0000-7000-8000-00000000000b';
-const SERVICES = ['asset', 'telemetry', 'alert', 'maintenance', 'dashboard'];
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-const ADMIN = bearer(ADMIN_TOKEN);
-
 // Users, tokens, roles, device scopes, rate limits and the Mosquitto auth endpoints, on the
 // gateway's real database; the services behind it are echo upstreams that show what they received.
 describe('gateway access control', () => {
+  let h: AccessGateway;
   let db: TestDatabase;
   let upstreams: EchoUpstream[];
-  let access: AccessControl;
   let gateway: HttpApp;
 
   beforeAll(async () => {
-    db = await createTestDatabase('gateway_access');
-    await runMigrations(db.pool, [gatewayMigrations]);
-    upstreams = await Promise.all(
-      SERVICES.map((name) => startEchoUpstream(name, { documentedPath: `/api/v1/${name}-documented` })),
-    );
     // No verification cache: a revocation shows on the very next request.
-    access = createAccessControl({ pool: db.pool, adminToken: ADMIN_TOKEN, cacheTtlMs: 0 });
-    gateway = await createGateway({
-      logger,
-      adminToken: ADMIN_TOKEN,
-      upstreams: Object.fromEntries(upstreams.map((u, index) => [SERVICES[index]!, u.url])),
-      access,
-    });
+    h = await startAccessGateway('gateway_access', 0);
+    ({ db, upstreams, gateway } = h);
   });
-  afterAll(async () => {
-    await gateway?.close();
-    await Promise.all((upstreams ?? []).map((u) => u.close()));
-    await db?.drop();
-  });
+  afterAll(() => h?.close());
 
-  async function call(method: string, url: string, headers: Record<string, string>, body?: unknown) {
-    const res = await gateway.inject({
-      method: method as 'GET',
-      url,
-      headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
-    });
-    return { status: res.statusCode, headers: res.headers, body: res.body ? res.json() : undefined };
-  }
-
-  let userCount = 0;
-  async function userWithToken(role: string, tokenRole?: string) {
-    const user = await call('POST', '/api/v1/users', ADMIN, { name: `${role}-${++userCount}`, role });
-    expect(user.status).toBe(201);
-    const token = await call('POST', '/api/v1/tokens', ADMIN, {
-      name: `${role} laptop`,
-      userId: user.body.id,
-      ...(tokenRole ? { role: tokenRole } : {}),
-    });
-    expect(token.status).toBe(201);
-    return { user: user.body, token: token.body, auth: bearer(token.body.token as string) };
-  }
+  const call: AccessGateway['call'] = (...args) => h.call(...args);
+  const userWithToken: AccessGateway['userWithToken'] = (...args) => h.userWithToken(...args);
 
   describe('users and tokens', () => {
     it('creates a user and a token whose secret is shown once and stored only as a hash', async () => {
