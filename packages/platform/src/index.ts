@@ -29,4 +29,5 @@ export * from './messaging/retry-policy.js';
 export * from './messaging/types.js';
 export * from './otel-metrics.js';
 export * from './service.js';
+export * from './timeout.js';
 export * from './tracing.js';

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { integer, loadConfig, optional, string, url } from './config.js';
 import type { MetricsRegistry } from './http/metrics.js';
 import type { Logger } from './logger.js';
+import { withTimeout } from './timeout.js';
 
 /**
  * Pushes a service's Prometheus registry to an OpenTelemetry collector over OTLP/HTTP with JSON
@@ -117,11 +118,18 @@ export function createOtlpMetricsExporter(opts: {
   async function push(): Promise<void> {
     const startedMs = Date.now();
     try {
-      const body = toOtlpMetrics(await withTimeout(opts.registry.getMetricsAsJSON(), timeoutMs), {
-        resource,
-        startTimeUnixNano,
-        timeUnixNano: unixNano(Date.now()),
-      });
+      const body = toOtlpMetrics(
+        await withTimeout(
+          opts.registry.getMetricsAsJSON(),
+          timeoutMs,
+          `collecting the metrics took over ${timeoutMs} ms`,
+        ),
+        {
+          resource,
+          startTimeUnixNano,
+          timeUnixNano: unixNano(Date.now()),
+        },
+      );
       const response = await fetch(opts.endpoint, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...opts.headers },
@@ -360,20 +368,4 @@ function double(value: number): OtlpDouble {
 
 function unixNano(ms: number): string {
   return (BigInt(ms) * 1_000_000n).toString();
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`collecting the metrics took over ${ms} ms`)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (err) => {
-        clearTimeout(timer);
-        reject(err);
-      },
-    );
-  });
 }

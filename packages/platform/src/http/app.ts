@@ -10,6 +10,7 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from '../logger.js';
 import { createOtlpMetricsExporter, otlpMetricsSettings } from '../otel-metrics.js';
+import { withTimeout } from '../timeout.js';
 import { createTracer, parseTraceparent, type Span, type Tracer } from '../tracing.js';
 import { finiteNumbersOnly } from './finite-numbers.js';
 import { createMetricsRegistry, type MetricsRegistry, prometheus } from './metrics.js';
@@ -197,22 +198,6 @@ export async function createHttpApp(opts: HttpAppOptions): Promise<HttpApp> {
     app.addHook('onClose', () => exporter.shutdown());
   }
   return app;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (err) => {
-        clearTimeout(timer);
-        reject(err);
-      },
-    );
-  });
 }
 
 declare module 'fastify' {

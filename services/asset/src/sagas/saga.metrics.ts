@@ -4,6 +4,7 @@ import {
   type MetricsRegistry,
   type Pool,
   prometheus,
+  withTimeout,
   withTransaction,
 } from '@assetops/platform';
 import { countSagasByState } from './saga.store.js';
@@ -64,22 +65,11 @@ export function registerSagaMetrics(
     labelNames: ['saga', 'state'],
     registers: [registry],
     async collect() {
-      const rows = await atMost(count(), 2 * timeoutMs);
+      // Late: the last values stay (the count goes on and is shared with the next collection).
+      const rows = await withTimeout(count(), 2 * timeoutMs).catch(() => undefined);
       if (!rows) return;
       for (const saga of SagaTypes) for (const state of SagaStatuses) this.set({ saga, state }, 0);
       for (const row of rows) this.set({ saga: row.type, state: row.status }, row.sagas);
     },
-  });
-}
-
-/** The promise's value, or `undefined` when it takes longer than `ms` (it is not cancelled). */
-function atMost<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(undefined), ms);
-    timer.unref();
-    void promise.then((value) => {
-      clearTimeout(timer);
-      resolve(value);
-    });
   });
 }
