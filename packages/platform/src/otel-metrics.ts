@@ -279,28 +279,44 @@ export function toOtlpMetrics(
 const AGGREGATION_TEMPORALITY_CUMULATIVE = 2;
 
 /**
- * One OTLP point per label set. Prometheus buckets are cumulative (`le="0.1"` counts everything at
- * most 0.1); OTLP wants the count of each bucket alone, the last one being above the last bound.
+ * The series of a histogram or summary by label set: its `_sum`, its `_count`, and its parts — the
+ * samples that carry `mark` (`le` for buckets, `quantile` for quantiles), each turned into a part
+ * by `part` (which may leave one out).
  */
-function histogramPoints(metric: PromMetric) {
-  const series = new Map<
-    string,
-    { labels: Labels; buckets: [number, number][]; sum: number; count: number }
-  >();
+function seriesOf<P>(
+  metric: PromMetric,
+  mark: 'le' | 'quantile',
+  part: (mark: string | number, value: number) => P | undefined,
+): { labels: Labels; parts: P[]; sum: number; count: number }[] {
+  const series = new Map<string, { labels: Labels; parts: P[]; sum: number; count: number }>();
   for (const v of metric.values) {
-    const { le, ...labels } = v.labels;
+    const { [mark]: at, ...labels } = v.labels;
     const key = seriesKey(labels);
     let entry = series.get(key);
     if (!entry) {
-      entry = { labels, buckets: [], sum: 0, count: 0 };
+      entry = { labels, parts: [], sum: 0, count: 0 };
       series.set(key, entry);
     }
     if (v.metricName === `${metric.name}_sum`) entry.sum = v.value;
     else if (v.metricName === `${metric.name}_count`) entry.count = v.value;
-    else if (le !== undefined && le !== '+Inf') entry.buckets.push([Number(le), v.value]);
+    else if (at !== undefined) {
+      const p = part(at, v.value);
+      if (p !== undefined) entry.parts.push(p);
+    }
   }
-  return [...series.values()].map((entry) => {
-    const buckets = entry.buckets.sort((a, b) => a[0] - b[0]);
+  return [...series.values()];
+}
+
+/**
+ * One OTLP point per label set. Prometheus buckets are cumulative (`le="0.1"` counts everything at
+ * most 0.1); OTLP wants the count of each bucket alone, the last one being above the last bound.
+ */
+function histogramPoints(metric: PromMetric) {
+  const series = seriesOf(metric, 'le', (le, cumulative): [number, number] | undefined =>
+    le === '+Inf' ? undefined : [Number(le), cumulative],
+  );
+  return series.map((entry) => {
+    const buckets = entry.parts.sort((a, b) => a[0] - b[0]);
     let below = 0;
     const bucketCounts = buckets.map(([, cumulative]) => {
       const count = cumulative - below;
@@ -319,33 +335,15 @@ function histogramPoints(metric: PromMetric) {
 }
 
 function summaryPoints(metric: PromMetric) {
-  const series = new Map<
-    string,
-    {
-      labels: Labels;
-      quantiles: { quantile: number; value: OtlpDouble }[];
-      sum: number;
-      count: number;
-    }
-  >();
-  for (const v of metric.values) {
-    const { quantile, ...labels } = v.labels;
-    const key = seriesKey(labels);
-    let entry = series.get(key);
-    if (!entry) {
-      entry = { labels, quantiles: [], sum: 0, count: 0 };
-      series.set(key, entry);
-    }
-    if (v.metricName === `${metric.name}_sum`) entry.sum = v.value;
-    else if (v.metricName === `${metric.name}_count`) entry.count = v.value;
-    else if (quantile !== undefined)
-      entry.quantiles.push({ quantile: Number(quantile), value: double(v.value) });
-  }
-  return [...series.values()].map((entry) => ({
+  const series = seriesOf(metric, 'quantile', (quantile, value) => ({
+    quantile: Number(quantile),
+    value: double(value),
+  }));
+  return series.map((entry) => ({
     attributes: attributes(entry.labels),
     count: String(entry.count),
     sum: double(entry.sum),
-    quantileValues: entry.quantiles,
+    quantileValues: entry.parts,
   }));
 }
 

@@ -39,6 +39,14 @@ interface ExportedMetric {
       bucketCounts: string[];
     }[];
   };
+  summary?: {
+    dataPoints: {
+      attributes: Attribute[];
+      count: string;
+      sum: number;
+      quantileValues: { quantile: number; value: number }[];
+    }[];
+  };
 }
 interface MetricsRequest {
   resourceMetrics: {
@@ -145,6 +153,13 @@ describe('OpenTelemetry metrics export (OTLP/HTTP JSON)', () => {
       registers: [registry],
     });
     for (const seconds of [0.05, 0.1, 0.5, 3, 10, 12]) histogram.observe({ route: '/x' }, seconds);
+    const summary = new prometheus.Summary({
+      name: 'assetops_test_payload_bytes',
+      help: 'payload size',
+      percentiles: [0.5, 0.9],
+      registers: [registry],
+    });
+    for (let bytes = 1; bytes <= 10; bytes++) summary.observe(bytes);
 
     const exporter = createOtlpMetricsExporter({
       registry,
@@ -197,6 +212,12 @@ describe('OpenTelemetry metrics export (OTLP/HTTP JSON)', () => {
     });
     expect(points.dataPoints[0]!.sum).toBeCloseTo(25.65);
     expect(attrs(points.dataPoints[0]!.attributes)).toEqual({ route: '/x', service: 'asset' });
+
+    const quantiles = byName(body, 'assetops_test_payload_bytes')!.summary!;
+    expect(quantiles.dataPoints).toHaveLength(1);
+    expect(quantiles.dataPoints[0]).toMatchObject({ count: '10', sum: 55 });
+    expect(quantiles.dataPoints[0]!.quantileValues.map((q) => q.quantile)).toEqual([0.5, 0.9]);
+    expect(attrs(quantiles.dataPoints[0]!.attributes)).toEqual({ service: 'asset' });
   });
 
   it('pushes every interval on its own', async () => {
