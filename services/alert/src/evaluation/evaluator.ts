@@ -98,59 +98,14 @@ export class Evaluator {
     }
   }
 
-  /** Handler of TelemetryAggregated. */
-  async onTelemetry(tx: PoolClient, event: EventEnvelope<TelemetryAggregatedData>): Promise<void> {
-    const d = event.data;
-    // One round trip for the asset and its rules on this metric (usually none: most metrics have no rule).
-    const { rows: found } = await tx.query<
-      Partial<RuleRow> & { asset_status: string | null; known_type: string | null }
-    >(
-      `SELECT a.status AS asset_status, a.asset_type AS known_type, ${RULE_COLUMNS_R}
-         FROM (SELECT $2::uuid AS asset_id) x
-         LEFT JOIN known_assets a ON a.asset_id = x.asset_id
-         LEFT JOIN rules r ON r.enabled AND r.metric = $1
-               AND (r.asset_id = x.asset_id OR (r.asset_id IS NULL AND r.asset_type = a.asset_type))
-        ORDER BY r.id`,
-      [d.metric, d.assetId],
-    );
-    const asset = found[0]?.known_type
-      ? { asset_type: found[0].known_type, status: found[0].asset_status! }
-      : undefined;
-    if (asset?.status === 'decommissioned') return;
-    const rows = found.filter(
-      (r): r is RuleRow & { asset_status: string | null; known_type: string | null } => r.id != null,
-    );
-    if (rows.length === 0) return;
-    const sample = sampleOf(d);
-    const events: EventEnvelope[] = [];
-    for (const row of rows) {
-      // Share-lock the rule: a delete or disable committing meanwhile must not leave an alert behind
-      // for a rule that is gone (the rule commands take the row lock before clearing its alerts).
-      const { rows: still } = await tx.query('SELECT 1 FROM rules WHERE id = $1 AND enabled FOR SHARE', [
-        row.id,
-      ]);
-      if (still.length === 0) continue;
-      const rule = toRule(row);
-      const current = await this.lockState(tx, rule.id, d.assetId);
-      const outcome = evaluate(specOf(rule), current.state, sample);
-      if (outcome.late) {
-        this.late?.inc();
-        await this.saveState(tx, rule.id, d.assetId, current);
-        continue;
-      }
-      // No transition, no alert to read or write: the state alone moves on.
-      const next =
-        outcome.transitions.length === 0
-          ? current
-          : await this.apply(tx, rule, d.assetId, current, outcome.transitions, asset?.status, event, events);
-      await this.saveState(tx, rule.id, d.assetId, { ...next, state: outcome.state });
-    }
-    await appendToOutbox(tx, events);
+  /** Handler of TelemetryAggregated: a run of one (see {@link onTelemetryBatch}). */
+  onTelemetry(tx: PoolClient, event: EventEnvelope<TelemetryAggregatedData>): Promise<void> {
+    return this.onTelemetryBatch(tx, [event]);
   }
 
   /**
-   * Handler of a run of TelemetryAggregated events, in order: the same effects as
-   * {@link onTelemetry} for each event in turn, in a fixed number of round trips — the assets, the
+   * Handler of a run of TelemetryAggregated events, in order: the same effects as handling each
+   * event in turn in its own transaction, in a fixed number of round trips — the assets, the
    * rules watching the run's asset-metric pairs (share-locked), their evaluation states (locked), one
    * upsert of the states, one outbox append — plus the writes of whatever transitions occur.
    */
@@ -158,10 +113,7 @@ export class Evaluator {
     tx: PoolClient,
     events: readonly EventEnvelope<TelemetryAggregatedData>[],
   ): Promise<void> {
-    if (events.length <= 1) {
-      if (events[0]) await this.onTelemetry(tx, events[0]);
-      return;
-    }
+    if (events.length === 0) return;
     const pairs = new Map<string, { assetId: string; metric: string }>();
     for (const { data } of events) pairs.set(`${data.assetId}|${data.metric}`, data);
     const pairList = [...pairs.values()];
@@ -170,6 +122,9 @@ export class Evaluator {
       [[...new Set(pairList.map((p) => p.assetId))]],
     );
     const assets = new Map(assetRows.map((a) => [a.asset_id, a]));
+    // Share-lock the rules: a delete or disable committing meanwhile must not leave an alert behind
+    // for a rule that is gone (the rule commands take the row lock before clearing its alerts; a rule
+    // disabled while this waited fails `r.enabled` when the row is read again).
     const { rows: ruleRows } = await tx.query<RuleRow & { pair_asset: string }>(
       `SELECT p.asset_id AS pair_asset, ${RULE_COLUMNS_R}
          FROM unnest($1::uuid[], $2::text[]) AS p(asset_id, metric)
@@ -303,25 +258,6 @@ export class Evaluator {
       });
     }
     return fired;
-  }
-
-  private async lockState(tx: PoolClient, ruleId: string, assetId: string): Promise<StateRow> {
-    const { rows } = await tx.query<StateRow>(
-      'SELECT state, alert_id, episodes FROM eval_state WHERE rule_id = $1 AND asset_id = $2 FOR UPDATE',
-      [ruleId, assetId],
-    );
-    return rows[0] ?? { state: initialState(), alert_id: null, episodes: 0 };
-  }
-
-  private async saveState(tx: PoolClient, ruleId: string, assetId: string, row: StateRow): Promise<void> {
-    await tx.query(
-      `INSERT INTO eval_state (rule_id, asset_id, state, alert_id, episodes, last_seen_at)
-       VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (rule_id, asset_id) DO UPDATE
-         SET state = excluded.state, alert_id = excluded.alert_id, episodes = excluded.episodes,
-             last_seen_at = excluded.last_seen_at`,
-      [ruleId, assetId, JSON.stringify(row.state), row.alert_id, row.episodes, this.deps.clock.now()],
-    );
   }
 
   /** Applies the engine's transitions to the rule's alert on the asset; collects the events. */
