@@ -1,5 +1,5 @@
 import type { RouteMatcher } from '../proxy/route-table.js';
-import { describeFetchError, type Upstream, upstreamUrl } from '../upstreams/upstreams.js';
+import { describeUpstreamError, type Upstream, upstreamUrl } from '../upstreams/upstreams.js';
 import { type JsonObject, type MissingSpec, mergeOpenApi, type ServiceSpec } from './openapi.merge.js';
 
 export interface OpenApiSourceOptions {
@@ -81,7 +81,7 @@ async function fetchDocument(upstream: Upstream, timeoutMs: number): Promise<Jso
     });
     body = response.ok ? await response.json() : await response.arrayBuffer();
   } catch (err) {
-    throw new Error(err instanceof SyntaxError ? 'invalid JSON' : describeFetchError(err));
+    throw new Error(err instanceof SyntaxError ? 'invalid JSON' : describeUpstreamError(err));
   }
   if (!response.ok) throw new Error(`openapi.json answered ${response.status}`);
   if (body === null || typeof body !== 'object' || typeof (body as JsonObject).paths !== 'object') {

@@ -137,14 +137,3 @@ export function createOverviewClient(opts: { maxSocketsPerUpstream?: number } = 
     },
   };
 }
-
-/**
- * A short, log-safe reason for a failed call: `timed out`, a socket error code (`ECONNREFUSED`), or
- * the message.
- */
-export function describeCallError(err: unknown): string {
-  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return 'timed out';
-  const code = (err as { code?: unknown } | undefined)?.code;
-  if (typeof code === 'string') return code;
-  return err instanceof Error ? err.message : String(err);
-}

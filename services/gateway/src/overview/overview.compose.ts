@@ -1,5 +1,5 @@
-import type { Upstream } from '../upstreams/upstreams.js';
-import { describeCallError, type JsonAnswer } from './overview.client.js';
+import { describeUpstreamError, type Upstream } from '../upstreams/upstreams.js';
+import type { JsonAnswer } from './overview.client.js';
 
 /** The services an overview is composed from, by the names the route table and `degraded` use. */
 export const OVERVIEW_PARTS = ['asset', 'telemetry', 'alert', 'maintenance'] as const;
@@ -73,7 +73,7 @@ export async function composeOverview(
     try {
       return await opts.fetchJson(upstream, path, budget.signal);
     } catch (err) {
-      throw new PartUnavailable(err instanceof SyntaxError ? 'invalid JSON' : describeCallError(err));
+      throw new PartUnavailable(err instanceof SyntaxError ? 'invalid JSON' : describeUpstreamError(err));
     }
   };
   const expectOk = (response: JsonAnswer) => {

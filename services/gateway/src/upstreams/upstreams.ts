@@ -46,11 +46,14 @@ export function upstreamUrl(upstream: Upstream, path: string): string {
 }
 
 /**
- * A short, log-safe reason for a failed `fetch`: undici hides the interesting part (`ECONNREFUSED`,
- * a timeout) in `cause`, behind a generic "fetch failed".
+ * A short, log-safe reason for a failed call to an upstream: a timeout, the socket error's code
+ * (`ECONNREFUSED`: `node:http` puts it on the error; `fetch` hides it in `cause`, behind a generic
+ * "fetch failed"), else the message.
  */
-export function describeFetchError(err: unknown): string {
+export function describeUpstreamError(err: unknown): string {
   if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return 'timed out';
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string') return code;
   const cause = (err as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
   if (typeof cause?.code === 'string') return cause.code;
   if (typeof cause?.message === 'string') return cause.message;
@@ -66,7 +69,7 @@ export async function checkUpstreamHealth(upstream: Upstream, timeoutMs: number)
   try {
     response = await fetch(upstreamUrl(upstream, '/health'), { signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
-    throw new Error(describeFetchError(err));
+    throw new Error(describeUpstreamError(err));
   }
   await response.arrayBuffer().catch(() => undefined);
   if (!response.ok) throw new Error(`health answered ${response.status}`);
