@@ -126,14 +126,14 @@ export async function probeTimelines(
     `SELECT id::text AS id, extract(epoch FROM created_at)::float8 * 1000 AS created_ms,
             extract(epoch FROM published_at)::float8 * 1000 AS published_ms, event->>'time' AS time,
             created_at::text AS created_key, published_at::text AS published_key
-       FROM outbox WHERE id = ANY($1::uuid[])`,
+       FROM outbox_events WHERE id = ANY($1::uuid[])`,
     [causeIds],
   );
   const feedById = new Map(feed.map((r) => [r.id, r]));
   // Drain transactions and relay batches of those events: one pass over the outbox each.
   const countBy = async (column: 'created_at' | 'published_at', keys: string[]) => {
     const { rows } = await telemetryDb.query<{ k: string; n: number }>(
-      `SELECT ${column}::text AS k, count(*)::int AS n FROM outbox
+      `SELECT ${column}::text AS k, sum(events)::int AS n FROM outbox
         WHERE ${column} = ANY($1::timestamptz[]) GROUP BY ${column}`,
       [[...new Set(keys)]],
     );

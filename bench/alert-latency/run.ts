@@ -580,7 +580,7 @@ async function pipelineRates(
 ): Promise<PipelineRates> {
   const seconds = Math.max(0.001, (to.getTime() - from.getTime()) / 1000);
   const feed = await telemetryDb.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM outbox
+    `SELECT coalesce(sum(events), 0)::int AS n FROM outbox
       WHERE type = 'assetops.telemetry.aggregated.v1' AND created_at >= $1 AND created_at < $2`,
     [from, to],
   );
@@ -623,7 +623,10 @@ class BacklogSampler {
           Number((await db.query<{ n: number }>(sql)).rows[0]?.n ?? 0);
         const [feed, outbox, inbox] = await Promise.all([
           count(this.telemetryDb, 'SELECT count(*)::int AS n FROM feed_pending'),
-          count(this.telemetryDb, 'SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL'),
+          count(
+            this.telemetryDb,
+            'SELECT coalesce(sum(events), 0)::int AS n FROM outbox WHERE published_at IS NULL',
+          ),
           count(
             this.alertDb,
             "SELECT count(*)::int AS n FROM inbox WHERE consumer = 'alert' AND status = 'pending'",

@@ -412,7 +412,7 @@ async function lagPart(ctx: Context) {
 /** TelemetryAggregated events the telemetry feed produced in [from, to). */
 async function producedEvents(telemetryDb: Pool, from: Date, to: Date): Promise<number> {
   const { rows } = await telemetryDb.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM outbox
+    `SELECT coalesce(sum(events), 0)::int AS n FROM outbox
       WHERE type = 'assetops.telemetry.aggregated.v1' AND created_at >= $1 AND created_at < $2`,
     [from, to],
   );

@@ -41,7 +41,7 @@ export async function pipelineBacklog(
     Object.entries(databaseUrls).map(async ([service, url]) => {
       const [row] = await query<{ outbox: number; inbox: number }>(
         url,
-        `SELECT (SELECT count(*)::int FROM outbox WHERE published_at IS NULL) AS outbox,
+        `SELECT (SELECT coalesce(sum(events), 0)::int FROM outbox WHERE published_at IS NULL) AS outbox,
                 (SELECT count(*)::int FROM inbox WHERE status = 'pending') AS inbox`,
       );
       backlog.outbox[service] = row!.outbox;

@@ -21,7 +21,7 @@ describe('TelemetryAggregated feed', () => {
 
   const announced = async (assetId: string) => {
     const { rows } = await t.db.pool.query<{ event: EventEnvelope<TelemetryAggregatedData> }>(
-      `SELECT event FROM outbox WHERE type = 'assetops.telemetry.aggregated.v1' AND subject = $1 ORDER BY position`,
+      `SELECT event FROM outbox_events WHERE type = 'assetops.telemetry.aggregated.v1' AND subject = $1 ORDER BY position, ord`,
       [assetId],
     );
     return rows.map((r) => r.event);

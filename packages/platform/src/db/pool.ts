@@ -68,9 +68,32 @@ export async function rollbackQuietly(client: PoolClient): Promise<void> {
   });
 }
 
+/** What code running inside {@link withTransaction} can ask of its transaction. */
+export interface TransactionScope {
+  /** The pool the transaction's client came from. */
+  readonly pool: Pool;
+  /** Runs `callback` once the transaction committed (never after a rollback). It must not throw. */
+  afterCommit(callback: () => void): void;
+}
+
+const scopes = new WeakMap<PoolClient, TransactionScope>();
+
+/**
+ * The scope of the transaction `tx` runs, when it was opened by {@link withTransaction}; undefined
+ * for a client whose transaction is managed by hand (or for no transaction at all).
+ *
+ * @example
+ * const scope = transactionScope(tx);
+ * if (scope) scope.afterCommit(() => worker.wake()); else await tx.query("SELECT pg_notify('x', '')");
+ */
+export function transactionScope(tx: PoolClient): TransactionScope | undefined {
+  return scopes.get(tx);
+}
+
 /**
  * Runs `fn` in a transaction on one client: COMMIT when it resolves, ROLLBACK when it throws.
  * `begin` replaces the opening statement (for example `BEGIN READ ONLY` with `SET LOCAL`s).
+ * Callbacks registered with {@link transactionScope}`(tx).afterCommit` run after the COMMIT.
  *
  * @example
  * const asset = await withTransaction(pool, async (tx) => { …; await appendToOutbox(tx, events); return asset; });
@@ -81,14 +104,27 @@ export function withTransaction<T>(
   opts: { begin?: string } = {},
 ): Promise<T> {
   return withClient(pool, async (client) => {
+    const committed: (() => void)[] = [];
+    scopes.set(client, { pool, afterCommit: (callback) => committed.push(callback) });
+    let result: T;
     try {
       await client.query(opts.begin ?? 'BEGIN');
-      const result = await fn(client);
+      result = await fn(client);
       await client.query('COMMIT');
-      return result;
     } catch (err) {
       await rollbackQuietly(client);
       throw err;
+    } finally {
+      scopes.delete(client);
     }
+    // Committed: a failing callback must not make the caller believe otherwise.
+    for (const callback of committed) {
+      try {
+        callback();
+      } catch {
+        // ignored on purpose (callbacks are wake-ups)
+      }
+    }
+    return result;
   });
 }

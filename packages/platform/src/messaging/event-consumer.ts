@@ -215,8 +215,10 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
     }
     if (accepted.length === 0 && rejected.length === 0) return;
     // The common case — only valid events — is a single statement (atomic on its own): the insert,
-    // and a NOTIFY that wakes the active worker when it runs in another process. The events travel
-    // as one JSON array (a jsonb[] parameter would escape every event's JSON into an array literal).
+    // and a NOTIFY that wakes the active worker when it runs in another process. When this instance
+    // is the active worker it is woken directly below, and the NOTIFY — whose commit lock is global
+    // to the server (see wakeLocalLoopAfterCommit) — is left out. The events travel as one JSON
+    // array (a jsonb[] parameter would escape every event's JSON into an array literal).
     const storeAccepted = (db: Queryable) =>
       db.query(
         `WITH received AS (
@@ -226,8 +228,8 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
             ORDER BY u.ord
            ON CONFLICT (consumer, event_id) DO NOTHING
            RETURNING 1)
-         SELECT pg_notify($3, $1), (SELECT count(*)::int FROM received) AS stored`,
-        [name, JSON.stringify(accepted), INBOX_CHANNEL],
+         SELECT ${loop.active ? '' : `pg_notify('${INBOX_CHANNEL}', $1), `}(SELECT count(*)::int FROM received) AS stored`,
+        [name, JSON.stringify(accepted)],
       );
     const countDuplicates = (result: { rows: { stored: number }[] }) =>
       metrics?.duplicates.inc(

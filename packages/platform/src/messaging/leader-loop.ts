@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import type { Pool } from '../db/pool.js';
+import { type Pool, type PoolClient, transactionScope } from '../db/pool.js';
 import type { Logger } from '../logger.js';
 
 /**
@@ -52,6 +52,35 @@ export interface LeaderLoopOptions {
 
 const CHANNEL_NAME = /^[a-z_][a-z0-9_]*$/;
 
+// The running loops of this process, by the pool they serve (see wakeLocalLoopAfterCommit).
+const localLoops = new WeakMap<Pool, Set<LeaderLoop>>();
+
+/**
+ * Wakes this process's active loop for `channel` (whose notification filter accepts `payload`) on
+ * the database of `tx` once `tx` commits, and returns true; returns false when there is no such
+ * loop here, or when `tx` was not opened by `withTransaction` (no commit to wait for) — the caller
+ * NOTIFYs instead. Why not always NOTIFY: a transaction that notified takes, at COMMIT, a lock
+ * that is global to the PostgreSQL server and holds it through its WAL flush, so notifying
+ * transactions commit one at a time across every database of the server — under thousands of
+ * events a second, a queue in front of every commit. Only a loop in another process needs the
+ * notification; one in this process is woken directly. (Leadership can move between this check
+ * and the commit; the new leader's polling then picks the rows up.)
+ *
+ * @example
+ * const notify = !wakeLocalLoopAfterCommit(tx, OUTBOX_CHANNEL);
+ */
+export function wakeLocalLoopAfterCommit(tx: PoolClient, channel: string, payload = ''): boolean {
+  const scope = transactionScope(tx);
+  if (!scope) return false;
+  for (const loop of localLoops.get(scope.pool) ?? []) {
+    if (loop.active && loop.listensTo(channel, payload)) {
+      scope.afterCommit(() => loop.wake());
+      return true;
+    }
+  }
+  return false;
+}
+
 /**
  * Runs `work` in a loop on exactly one instance per database: the one holding a session advisory
  * lock on a dedicated connection (not taken from the pool, so the pool keeps its full size). That
@@ -85,9 +114,17 @@ export class LeaderLoop {
     return this.leader;
   }
 
+  /** Whether a notification on `channel` with `payload` wakes this loop. */
+  listensTo(channel: string, payload: string): boolean {
+    return channel === this.opts.channel && (this.opts.acceptNotification?.(payload) ?? true);
+  }
+
   start(): void {
     if (this.running) return;
     this.running = true;
+    const loops = localLoops.get(this.opts.pool) ?? new Set<LeaderLoop>();
+    localLoops.set(this.opts.pool, loops);
+    loops.add(this);
     this.loopDone = this.loop();
   }
 
@@ -95,6 +132,7 @@ export class LeaderLoop {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    localLoops.get(this.opts.pool)?.delete(this);
     this.interrupt();
     await this.loopDone;
     await this.housekeeping;

@@ -20,7 +20,7 @@ export interface OutboxRelayOptions {
   pool: Pool;
   bus: EventBus;
   logger: Logger;
-  /** Rows published per bus call. Default 500. */
+  /** Events published per bus call (whole packed rows, and at least one row). Default 500. */
   batchSize?: number;
   /** Polling fallback when no NOTIFY arrives. Default 1000 ms. */
   pollIntervalMs?: number;
@@ -61,7 +61,8 @@ export interface OutboxRelay {
 
 interface OutboxRow {
   position: number;
-  event: EventEnvelope;
+  /** An array for a packed row. */
+  event: EventEnvelope | EventEnvelope[];
   created_at: Date;
 }
 
@@ -90,17 +91,21 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
   const retentionMs = opts.retentionMs ?? 24 * 60 * 60 * 1000;
   const metrics = opts.metrics ? relayMetrics(opts.metrics, pool) : undefined;
 
-  /** One batch: claim, publish, mark. On the relay's own session when it has one, else on the pool. */
+  /**
+   * One batch: claim, publish, mark. On the relay's own session when it has one, else on the pool.
+   * Returns how many events it published (a packed row counts its events).
+   */
   async function publishPass(session?: pg.Client): Promise<number> {
     const rows = session
       ? (await session.query<OutboxRow>(CLAIM, [batchSize])).rows
       : await claimPending(pool, batchSize);
     if (rows.length === 0) return 0;
-    const batch: OutboxRecord[] = rows.map((r) => ({
-      position: r.position,
-      event: r.event,
-      createdAt: r.created_at,
-    }));
+    const batch: OutboxRecord[] = [];
+    for (const r of rows) {
+      // A packed row (see appendToOutbox) holds its events in order: published one by one.
+      for (const event of Array.isArray(r.event) ? r.event : [r.event])
+        batch.push({ position: r.position, event, createdAt: r.created_at });
+    }
     await bus.publish(batch.map((r) => r.event));
     const ackedAt = new Date();
     if (metrics) {
@@ -112,7 +117,7 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
     await opts.afterPublish?.(batch);
     await (session ?? pool).query(
       'UPDATE outbox SET published_at = now() WHERE position = ANY($1::bigint[])',
-      [batch.map((r) => r.position)],
+      [rows.map((r) => r.position)],
     );
     return batch.length;
   }
@@ -126,7 +131,7 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
     standbyRetryMs: opts.standbyRetryMs ?? 5000,
     errorBackoff: opts.errorBackoff ?? { baseMs: 200, maxMs: 30_000 },
     logger,
-    work: async (session) => ({ more: (await publishPass(session)) === batchSize }),
+    work: async (session) => ({ more: (await publishPass(session)) >= batchSize }),
     // The session runs nothing but the relay's two queries, so its settings are the relay's own: the
     // planner guards (see CLAIM), and no waiting for the WAL flush when marking rows published — a
     // mark lost in a database crash only means that batch is published once more, which is absorbed.
@@ -161,17 +166,23 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
 }
 
 /**
- * The oldest unpublished rows. The query must walk outbox_pending_idx in position order and stop
- * after one batch; with statistics that underestimate the backlog (a fresh table, a burst after a
- * quiet spell) the planner would bitmap-scan and sort the whole backlog on every pass instead —
+ * The oldest unpublished rows, up to `$1` events (a packed row counts its events; the first row is
+ * always taken). The query must walk outbox_pending_idx in position order and stop after one
+ * batch; with statistics that underestimate the backlog (a fresh table, a burst after a quiet
+ * spell) the planner would bitmap-scan and sort the whole backlog on every pass instead —
  * O(backlog²) exactly when catching up — so sorts and bitmap scans are ruled out for this query
- * ({@link PLANNER_GUARDS}).
+ * ({@link PLANNER_GUARDS}). The running sum needs no sort either: it follows the index order.
+ * Rows past the cut are never sent to the client (their JSON is not even read).
  */
 const CLAIM = `SELECT position, event, created_at
-                 FROM outbox
-                WHERE published_at IS NULL
-                ORDER BY position
-                LIMIT $1`;
+                 FROM (SELECT position, event, created_at, events,
+                              sum(events) OVER (ORDER BY position) AS upto
+                         FROM outbox
+                        WHERE published_at IS NULL
+                        ORDER BY position
+                        LIMIT $1) claimed
+                WHERE upto - events < $1
+                ORDER BY position`;
 const PLANNER_GUARDS = 'SET enable_sort = off; SET enable_bitmapscan = off';
 
 /** {@link CLAIM} on a pooled connection, with the planner guards for this one transaction. */
@@ -217,13 +228,15 @@ function relayMetrics(registry: Registry, pool: Pool) {
   });
   new Gauge({
     name: 'assetops_outbox_pending',
-    help: 'Outbox rows not yet published',
+    help: 'Outbox events not yet published (a packed row counts its events)',
     registers: [registry],
     async collect() {
       // Served by the partial index on pending rows: cheap however large the table is. A failed
       // query keeps the last value rather than failing the whole scrape.
       const result = await pool
-        .query<{ pending: number }>('SELECT count(*)::int AS pending FROM outbox WHERE published_at IS NULL')
+        .query<{ pending: number }>(
+          'SELECT coalesce(sum(events), 0)::int AS pending FROM outbox WHERE published_at IS NULL',
+        )
         .catch(() => undefined);
       if (result) this.set(result.rows[0]?.pending ?? 0);
     },

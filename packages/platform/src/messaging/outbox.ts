@@ -1,9 +1,21 @@
 import { type EventData, type EventDefinition, type EventEnvelope, validateEvent } from '@assetops/contracts';
 import type { Clock, IdGenerator } from '../clock.js';
 import type { PoolClient } from '../db/pool.js';
+import { wakeLocalLoopAfterCommit } from './leader-loop.js';
 
 /** The channel the outbox relay listens on; a NOTIFY on it is delivered when the appending transaction commits. */
 export const OUTBOX_CHANNEL = 'assetops_outbox';
+
+export interface AppendOptions {
+  /**
+   * Store the events as ONE outbox row holding them all (in order), instead of one row each. For
+   * high-volume producers (the telemetry feed appends hundreds of windows per transaction): the
+   * row's insert, its index entries, the relay's claim and mark and the row's vacuum are paid once
+   * per append instead of once per event. The relay publishes the events one by one, as if they
+   * had been separate rows; readers of the table see them through the `outbox_events` view.
+   */
+  pack?: boolean;
+}
 
 /**
  * Appends events to the transactional outbox, inside the caller's transaction: they are published
@@ -12,21 +24,49 @@ export const OUTBOX_CHANNEL = 'assetops_outbox';
  * later published in the order given; callers lock the aggregate row they change before appending,
  * which is what keeps the events of one subject in order across concurrent transactions.
  *
+ * The relay is woken when the transaction commits: directly when it runs in this process and the
+ * transaction was opened by `withTransaction`, otherwise by a NOTIFY (see
+ * {@link wakeLocalLoopAfterCommit} for why not always).
+ *
  * @example
  * await withTransaction(pool, async (tx) => {
  *   await tx.query('UPDATE assets SET … WHERE id = $1', [assetId]);
  *   await appendToOutbox(tx, [createEvent(AssetUpdated, data, { subject: assetId, clock, ids })]);
  * });
  */
-export async function appendToOutbox(tx: PoolClient, events: readonly EventEnvelope[]): Promise<void> {
+export async function appendToOutbox(
+  tx: PoolClient,
+  events: readonly EventEnvelope[],
+  opts: AppendOptions = {},
+): Promise<void> {
   if (events.length === 0) return;
   const valid = events.map((event) => validateEvent(event));
+  const notify = !wakeLocalLoopAfterCommit(tx, OUTBOX_CHANNEL);
+  // Notifications are queued until COMMIT (and dropped on ROLLBACK), so the relay wakes exactly
+  // when the rows become visible; identical notifications of one transaction are folded into one.
+  const notifying = notify ? `SELECT pg_notify('${OUTBOX_CHANNEL}', '')` : 'SELECT 1';
+  if (opts.pack && valid.length > 1) {
+    // One row: its id is the first event's (the column is unique), its type the events' type when
+    // they share one, its subject none (they have many).
+    const types = new Set(valid.map((e) => e.type));
+    await tx.query(
+      `WITH appended AS (
+         INSERT INTO outbox (id, type, subject, event, events) VALUES ($1::uuid, $2, NULL, $3::jsonb, $4)
+         RETURNING 1)
+       ${notifying}`,
+      [
+        valid[0]!.id,
+        types.size === 1 ? valid[0]!.type : PACKED_MIXED_TYPE,
+        JSON.stringify(valid),
+        valid.length,
+      ],
+    );
+    return;
+  }
   // One statement, one round trip, for the whole batch: WITH ORDINALITY fixes the order in which
-  // positions are drawn, and the NOTIFY rides along. Notifications are queued until COMMIT (and
-  // dropped on ROLLBACK), so the relay wakes exactly when the rows become visible; identical
-  // notifications of one transaction are folded into one. The events travel as ONE JSON array:
-  // a jsonb[] parameter would have every event's JSON escaped into an array literal, which cost
-  // the client 2-3 times the CPU of the statement itself.
+  // positions are drawn, and the NOTIFY rides along. The events travel as ONE JSON array: a
+  // jsonb[] parameter would have every event's JSON escaped into an array literal, which cost the
+  // client 2-3 times the CPU of the statement itself.
   await tx.query(
     `WITH appended AS (
        INSERT INTO outbox (id, type, subject, event)
@@ -34,10 +74,13 @@ export async function appendToOutbox(tx: PoolClient, events: readonly EventEnvel
          FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS u(e, ord)
         ORDER BY u.ord
        RETURNING 1)
-     SELECT pg_notify($2, '')`,
-    [JSON.stringify(valid), OUTBOX_CHANNEL],
+     ${notifying}`,
+    [JSON.stringify(valid)],
   );
 }
+
+/** The `type` of a packed outbox row whose events are of several types. */
+export const PACKED_MIXED_TYPE = 'assetops.outbox.packed';
 
 /** Where an event comes from and what it belongs to; see {@link createEvent}. */
 export interface CreateEventOptions {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AssetRegistered, AssetUpdated, type EventEnvelope, EventValidationError } from '@assetops/contracts';
+import pg from 'pg';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -36,6 +37,27 @@ function recordingBus(): EventBus & { published: EventEnvelope[][]; failNext: nu
     async close() {},
   };
   return bus;
+}
+
+/** A connection LISTENing on `channel`, recording the payloads it is notified with. */
+async function listen(
+  channel: string,
+): Promise<{ payloads: string[]; sync(): Promise<void>; close(): Promise<void> }> {
+  const client = new pg.Client({ ...db.pool.options });
+  await client.connect();
+  const payloads: string[] = [];
+  client.on('notification', (msg) => {
+    if (msg.channel === channel) payloads.push(msg.payload ?? '');
+  });
+  await client.query(`LISTEN ${channel}`);
+  return {
+    payloads,
+    // A notification committed before this round trip is delivered before its answer.
+    sync: async () => {
+      await client.query('SELECT 1');
+    },
+    close: () => client.end(),
+  };
 }
 
 let db: TestDatabase;
@@ -132,6 +154,20 @@ describe('appendToOutbox', () => {
     expect(rows[0].n).toBe(0);
   });
 
+  it('packs events into one row on request; outbox_events lists them one by one, in order', async () => {
+    const assetId = randomUUID();
+    const events = [1, 2, 3].map((v) => assetUpdated(assetId, v));
+    await withTransaction(db.pool, (tx) => appendToOutbox(tx, events, { pack: true }));
+    const { rows } = await db.pool.query('SELECT id, type, subject, events, event FROM outbox');
+    expect(rows).toEqual([
+      { id: events[0]!.id, type: events[0]!.type, subject: null, events: 3, event: events },
+    ]);
+    const listed = await db.pool.query(
+      'SELECT id, type, subject, event FROM outbox_events ORDER BY position, ord',
+    );
+    expect(listed.rows).toEqual(events.map((e) => ({ id: e.id, type: e.type, subject: assetId, event: e })));
+  });
+
   it('publishes nothing of a transaction that rolled back', async () => {
     const bus = recordingBus();
     await expect(
@@ -157,6 +193,58 @@ describe('createOutboxRelay', () => {
     expect(bus.published.flat().map((e) => e.id)).toEqual(events.map((e) => e.id));
     const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL');
     expect(rows[0].n).toBe(0);
+  });
+
+  it('publishes packed rows event by event, in order, cutting batches at whole rows', async () => {
+    const bus = recordingBus();
+    const assetId = randomUUID();
+    const events = [1, 2, 3, 4, 5, 6].map((v) => assetUpdated(assetId, v));
+    await withTransaction(db.pool, (tx) => appendToOutbox(tx, events.slice(0, 3), { pack: true }));
+    await withTransaction(db.pool, (tx) => appendToOutbox(tx, events.slice(3, 4), { pack: true }));
+    await withTransaction(db.pool, (tx) => appendToOutbox(tx, events.slice(4), { pack: true }));
+
+    // Batches of about 2 events: the first row alone is bigger (taken whole), then the next rows
+    // are taken while the batch is short of 2 events.
+    expect(await relay(bus, { batchSize: 2 }).drain()).toBe(6);
+    expect(bus.published.map((batch) => batch.length)).toEqual([3, 3]);
+    expect(bus.published.flat().map((e) => e.id)).toEqual(events.map((e) => e.id));
+    const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL');
+    expect(rows[0].n).toBe(0);
+  });
+
+  it('is woken directly, without a NOTIFY, by a transaction of its own process; by NOTIFY otherwise', async () => {
+    const bus = recordingBus();
+    const listener = await listen('assetops_outbox');
+    try {
+      const active = relay(bus, { pollIntervalMs: 60_000 });
+      active.start();
+      await waitFor(() => active.active, { what: 'the relay to be active' });
+      const local = assetUpdated(randomUUID(), 1);
+      await withTransaction(db.pool, (tx) => appendToOutbox(tx, [local]));
+      await waitFor(() => bus.published.flat().some((e) => e.id === local.id), {
+        what: 'the relay to publish without waiting for its poll',
+      });
+      await listener.sync();
+      expect(listener.payloads).toEqual([]);
+
+      // A transaction managed by hand has no commit to wait for: it notifies.
+      const byHand = assetUpdated(randomUUID(), 1);
+      const client = await db.pool.connect();
+      try {
+        await client.query('BEGIN');
+        await appendToOutbox(client, [byHand]);
+        await client.query('COMMIT');
+      } finally {
+        client.release();
+      }
+      await waitFor(() => bus.published.flat().some((e) => e.id === byHand.id), {
+        what: 'the relay to publish the hand-managed transaction',
+      });
+      await waitFor(() => listener.payloads.length === 1, { what: 'the notification to arrive' });
+      expect(listener.payloads).toEqual(['']);
+    } finally {
+      await listener.close();
+    }
   });
 
   it('is woken by a commit and keeps the rows when the bus fails, until it succeeds', async () => {
@@ -254,6 +342,39 @@ describe('createEventConsumer', () => {
       expect(calls).toBe(4);
     } finally {
       await consumer.stop();
+    }
+  });
+
+  it('stores received events without a NOTIFY when it is the active worker itself', async () => {
+    const bus = createInProcessBus();
+    const handled: string[] = [];
+    const listener = await listen('assetops_inbox');
+    const consumer = createEventConsumer({
+      name: 'alert',
+      pool: db.pool,
+      bus,
+      sources: ['asset'],
+      logger: silentLogger,
+      pollIntervalMs: 60_000,
+      handlers: {
+        [AssetUpdated.type]: async (_tx, event) => {
+          handled.push(event.id);
+        },
+      },
+    });
+    try {
+      await consumer.start();
+      await waitFor(() => consumer.active, { what: 'the worker to be active' });
+      const event = assetUpdated(randomUUID(), 1);
+      await bus.publish([event]);
+      await waitFor(() => handled.includes(event.id), { what: 'the worker to handle it without polling' });
+      await listener.sync();
+      const { rows } = await db.pool.query("SELECT count(*)::int AS n FROM inbox WHERE consumer = 'alert'");
+      expect(rows[0].n).toBe(1);
+      expect(listener.payloads).toEqual([]);
+    } finally {
+      await consumer.stop();
+      await listener.close();
     }
   });
 

@@ -87,7 +87,8 @@ export function createFeedPublisher(opts: FeedPublisherOptions) {
           { subject: r.asset_id, clock: opts.clock, ids: opts.ids },
         ),
       );
-      await appendToOutbox(tx, events);
+      // One outbox row for the drain's events (they are many, small, and published together).
+      await appendToOutbox(tx, events, { pack: true });
       return { parts: rows.reduce((n, r) => n + r.parts, 0), events: events.length };
     });
   const loop = new LeaderLoop({
