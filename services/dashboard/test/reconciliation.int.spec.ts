@@ -14,6 +14,8 @@ function fakeSources() {
     alerts: [] as { id: string; assetId: string; severity: string; status: string }[],
     workOrders: [] as { id: string; assetId: string; status: string }[],
   };
+  /** The query string of every request to the work-order list, in order. */
+  const workOrderRequests: Record<string, string | string[]>[] = [];
   const app: FastifyInstance = Fastify();
   const page = <T extends { id: string }>(items: T[], query: Record<string, string>) => {
     const limit = Number(query.limit ?? 50);
@@ -30,13 +32,17 @@ function fakeSources() {
     );
   });
   app.get('/api/v1/work-orders', async (request) => {
-    const query = request.query as Record<string, string>;
+    const query = request.query as Record<string, string | string[]>;
+    workOrderRequests.push({ ...query });
+    // As the Maintenance API: one status or several, repeated or comma-separated.
+    const statuses =
+      query.status === undefined ? undefined : new Set([query.status].flat().flatMap((s) => s.split(',')));
     return page(
-      data.workOrders.filter((w) => w.status === query.status),
-      query,
+      data.workOrders.filter((w) => !statuses || statuses.has(w.status)),
+      query as Record<string, string>,
     );
   });
-  return { app, data };
+  return { app, data, workOrderRequests };
 }
 
 describe('dashboard reconciliation', () => {
@@ -68,6 +74,19 @@ describe('dashboard reconciliation', () => {
     const wo = events.workOrderCreated(second!.id);
     await h.deliver(wo);
     sources.data.workOrders.push({ id: wo.data.workOrderId, assetId: second!.id, status: 'open' });
+    // 650 more work orders, 130 in each of four open statuses and completed: the open ones take
+    // more than one page of the combined listing; the completed ones are not asked for.
+    const moreStatuses = ['open', 'assigned', 'in_progress', 'on_hold', 'completed'] as const;
+    for (let i = 0; i < 650; i++) {
+      const assetId = sources.data.assets[i % sources.data.assets.length]!.id;
+      const status = moreStatuses[i % moreStatuses.length]!;
+      const created = events.workOrderCreated(assetId);
+      await h.deliver(created);
+      if (status !== 'open') {
+        await h.deliver(events.workOrderStatusChanged(assetId, created.data.workOrderId, 'open', status, 2));
+      }
+      sources.data.workOrders.push({ id: created.data.workOrderId, assetId, status });
+    }
   }, 120_000);
   afterAll(async () => {
     await h?.close();
@@ -81,6 +100,7 @@ describe('dashboard reconciliation', () => {
   };
 
   it('reports no drift when the read model matches the sources', async () => {
+    sources.workOrderRequests.length = 0;
     const report = await check();
     expect(report.sources).toEqual({ asset: 'ok', alert: 'ok', maintenance: 'ok' });
     expect(report).toMatchObject({ consistent: true, driftCount: 0, drift: [] });
@@ -89,7 +109,18 @@ describe('dashboard reconciliation', () => {
       active: { source: 1, readModel: 1 },
     });
     expect(report.counts.activeAlertsBySeverity).toEqual({ critical: { source: 1, readModel: 1 } });
-    expect(report.counts.openWorkOrdersByStatus).toEqual({ open: { source: 1, readModel: 1 } });
+    expect(report.counts.openWorkOrdersByStatus).toEqual({
+      open: { source: 131, readModel: 131 },
+      assigned: { source: 130, readModel: 130 },
+      in_progress: { source: 130, readModel: 130 },
+      on_hold: { source: 130, readModel: 130 },
+    });
+    // One combined listing of the open statuses, paged (521 open work orders: two pages of 500),
+    // not a listing per status.
+    expect(sources.workOrderRequests).toEqual([
+      { status: 'open,assigned,in_progress,on_hold', limit: '500' },
+      { status: 'open,assigned,in_progress,on_hold', limit: '500', cursor: '500' },
+    ]);
   });
 
   it('detects injected drift item by item', async () => {

@@ -97,12 +97,21 @@ async function sourceSnapshot(
       if (!sources.maintenance) return;
       try {
         type WorkOrder = { id: string; assetId: string; status: string };
-        const lists = await Promise.all(
-          OpenWorkOrderStatuses.map((s) =>
-            readAll<WorkOrder>(sources.maintenance!, '/api/v1/work-orders', { status: s }, timeoutMs),
-          ),
+        // One paged listing of every open status (the Maintenance API takes them comma-separated),
+        // not a listing per status.
+        const workOrders = await readAll<WorkOrder>(
+          sources.maintenance,
+          '/api/v1/work-orders',
+          { status: OpenWorkOrderStatuses.join(',') },
+          timeoutMs,
         );
-        snapshot.workOrders = lists.flat().map((w) => ({ id: w.id, assetId: w.assetId, status: w.status }));
+        // Grouped by status in the order of OpenWorkOrderStatuses, newest first within a status (a
+        // stable sort of the newest-first listing), as the listings per status used to come.
+        const rank = new Map<string, number>(OpenWorkOrderStatuses.map((s, i) => [s, i]));
+        const order = (w: WorkOrder) => rank.get(w.status) ?? OpenWorkOrderStatuses.length;
+        snapshot.workOrders = workOrders
+          .sort((a, b) => order(a) - order(b))
+          .map((w) => ({ id: w.id, assetId: w.assetId, status: w.status }));
         status.maintenance = 'ok';
       } catch (err) {
         status.maintenance = why(err);

@@ -4,6 +4,7 @@ import { get, post, query } from '../lib/api.js';
 import { assetNames } from '../lib/data.js';
 import { act, dueText, ErrorBox, Loading, label, useData, useInterval, whoAmI } from '../lib/ui.js';
 
+/** The board's columns: a status each, with the most cards it shows (the newest). */
 const COLUMNS = [
   ['open', 100],
   ['assigned', 100],
@@ -12,6 +13,8 @@ const COLUMNS = [
   ['completed', 20],
   ['cancelled', 10],
 ];
+/** The page size of the board's listing: the API's maximum, more than all the columns hold (430). */
+const PAGE = 500;
 const PRIORITIES = ['urgent', 'high', 'medium', 'low'];
 
 /** The moves the work-order status machine allows from each status (the server checks again). */
@@ -104,17 +107,40 @@ function NewWorkOrder({ names, onCreated }) {
   </form>`;
 }
 
+/**
+ * The board's cards, `{ open: [...], assigned: [...], ... }`, each column its newest work orders up
+ * to its limit: one listing of the columns' statuses together (`status=open,assigned,...`, newest
+ * first), split by status here. While a column has fewer cards than its limit and the listing goes
+ * on, the next page is read with the cursor; a column that is full leaves the status filter of the
+ * next pages, so a long completed history is not read through to fill a column that has few cards.
+ * (The cursor is the position in the newest-first order, which every status filter shares.) A full
+ * page (500) holds more than all the columns (430), so each page but the last fills a column: at
+ * most one page more than there are columns.
+ */
+export async function loadBoard(signal) {
+  const limits = Object.fromEntries(COLUMNS);
+  const board = Object.fromEntries(COLUMNS.map(([status]) => [status, []]));
+  let statuses = COLUMNS.map(([status]) => status);
+  let cursor;
+  for (let page = 0; page <= COLUMNS.length && statuses.length > 0; page++) {
+    const { items, nextCursor } = await get(
+      `/api/v1/work-orders${query({ status: statuses.join(','), cursor, limit: PAGE })}`,
+      { signal },
+    );
+    for (const wo of items) {
+      const column = board[wo.status];
+      if (column && column.length < limits[wo.status]) column.push(wo);
+    }
+    if (!nextCursor) break;
+    cursor = nextCursor;
+    statuses = statuses.filter((status) => board[status].length < limits[status]);
+  }
+  return board;
+}
+
 /** The work-order board: a column per status, each card with the moves its status allows. */
 export function WorkOrdersPage() {
-  const board = useData(
-    (signal) =>
-      Promise.all(
-        COLUMNS.map(([status, limit]) =>
-          get(`/api/v1/work-orders${query({ status, limit })}`, { signal }).then((p) => [status, p.items]),
-        ),
-      ).then(Object.fromEntries),
-    [],
-  );
+  const board = useData((signal) => loadBoard(signal), []);
   const technicians = useData(
     (signal) => get('/api/v1/technicians?limit=500', { signal }).then((p) => p.items),
     [],
