@@ -42,6 +42,12 @@ export interface Platform {
    * weigh on the next. Resolves with how long it waited (it gives up after `timeoutMs`).
    */
   waitUntilQuiet(timeoutMs?: number): Promise<QuietResult>;
+  /**
+   * What is waiting in the event pipeline now, counted as `waitUntilQuiet` counts it (unpublished
+   * outbox rows, pending inbox rows, pending feed windows, by database; zeros left out). For
+   * sampling the backlog while a load runs.
+   */
+  eventBacklog(): Promise<Record<string, number>>;
   stop(): Promise<void>;
 }
 
@@ -123,7 +129,10 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       const add = (key: string, n: number) => {
         if (n > 0) found[key] = n;
       };
-      add(`${name} outbox`, await count('SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL'));
+      add(
+        `${name} outbox`,
+        await count('SELECT coalesce(sum(events), 0)::int AS n FROM outbox WHERE published_at IS NULL'),
+      );
       add(`${name} inbox`, await count("SELECT count(*)::int AS n FROM inbox WHERE status = 'pending'"));
       if (name === 'telemetry')
         add('telemetry feed_pending', await count('SELECT count(*)::int AS n FROM feed_pending'));
@@ -164,6 +173,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       }
       return { seconds: Math.round((performance.now() - start) / 100) / 10, backlogAtEnd, left };
     },
+    eventBacklog: backlog,
     stop() {
       stopped ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) {

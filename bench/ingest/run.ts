@@ -13,21 +13,41 @@
  * figure comes with the CPU each party used (server process, the PostgreSQL backends of the
  * bench's databases by database, the bench's clients, everything else on the machine), and CPU ms
  * per 1,000 readings, which depends far less on what else runs than a rate does. With the
- * defaults it takes about 3 minutes.
+ * defaults it takes about 5½ minutes, of which (a') and its extra latency run in (c) take about 2½.
  *
  * (a) HTTP maximum: batches of BENCH_BATCH (1,000) readings, `POST /api/v1/telemetry` JSON through
  *     the gateway, from BENCH_CONCURRENCY (4,8,16) concurrent keep-alive clients, each for
  *     BENCH_DURATION (15) s. Each client owns BENCH_ASSETS_PER_CLIENT (10) assets × BENCH_METRICS
  *     (10) metrics and sends every one of its series at batch/series consecutive times
  *     BENCH_TS_STEP (10) ms apart — an edge gateway flushing its devices. The best is reported.
+ *     This is a burst figure: the work the platform defers past the ack (TelemetryAggregated events
+ *     through the outbox to the alert and dashboard inboxes) falls behind, and its backlog takes
+ *     seconds to clear after the run — hence (a').
  * (b) The raw COPY ceiling in the same run: as many readings as the best HTTP run stored, for the
  *     same series, COPY'd straight into the service's `readings` table (same partitions, times
  *     offset so that no key collides) with BENCH_COPY_STREAMS (1,2) parallel streams; the best is
  *     the ceiling. Goal: HTTP ≥ 50% of it, and > 100k readings/s.
+ * (a') HTTP sustained maximum (after (b); BENCH_SUSTAIN=0 skips it): the highest paced rate the
+ *     platform keeps up with, deferred work included. Bisection between BENCH_SUSTAIN_LOW (0.2) ×
+ *     the burst maximum of (a) and that maximum, BENCH_SUSTAIN_PROBES (4) probes: each is an open-loop
+ *     run (as in (c)) of BENCH_SUSTAIN_DURATION (20) s, started once the pipeline is idle (waiting at
+ *     most 4 × BENCH_QUIET_WAIT), with the event backlog — unpublished outbox + pending inbox rows
+ *     + pending feed windows in every database, as the idle wait counts them — sampled once a
+ *     second. A probe is sustained when (1) the achieved rate is ≥ 97% of the target and (2) the
+ *     backlog at the end (mean of the last 3 samples, the last one taken when the last batch was
+ *     answered) is at most 1 s of the events the probe produced (events appended to telemetry's
+ *     outbox per second of the run), or 1,000 rows if that is more: over the run the pipeline fell at
+ *     most a second behind, where the burst runs leave ~9 s. A sustained probe raises the lower
+ *     end, any other lowers the upper end; the sustained maximum is the highest sustained target
+ *     (resolution (1 − BENCH_SUSTAIN_LOW) / 2^probes of the burst maximum). Each probe is reported
+ *     (target, achieved, backlog start/end, trend over the second half, ack p50/p99, cores); the
+ *     samples are in the results file. Adds probes × (duration + idle wait): about 2 minutes.
  * (c) Ack latency at BENCH_LATENCY_LOAD (0.7; a list such as 0.3,0.5,0.7 runs each) × the HTTP
  *     maximum for BENCH_LATENCY_DURATION (20) s: open loop, batches leave on a fixed schedule;
  *     latency from each batch's scheduled time to its answer. Goal: p99 ≤ 50 ms at 70%. It first
  *     waits (at most 4 × BENCH_QUIET_WAIT) for the event backlog of the maximum runs to clear.
+ *     Then the same at 70% of the sustained maximum of (a') (when one was found; about 30 s more):
+ *     the summary labels them "ack latency at 70% of the burst max" and "… of the sustained max".
  * (d) MQTT, when the runtime offers a broker (`mqttUrl` in what startAllInOne returns; MQTT_PORT=0):
  *     BENCH_MQTT_PUBLISHERS (8) connections publish QoS 1 to `assetops/<assetId>/telemetry` for
  *     BENCH_MQTT_ASSETS (80) assets (`{"ts","values":{…}}` with every metric, or
@@ -91,6 +111,10 @@ const options = {
   latencySeconds: envNumber('BENCH_LATENCY_DURATION', 20),
   mqttSeconds: envNumber('BENCH_MQTT_DURATION', 10),
   quietSeconds: envNumber('BENCH_QUIET_WAIT', 15),
+  sustain: process.env.BENCH_SUSTAIN !== '0',
+  sustainSeconds: envNumber('BENCH_SUSTAIN_DURATION', 20),
+  sustainProbes: envNumber('BENCH_SUSTAIN_PROBES', 4),
+  sustainLow: envNumber('BENCH_SUSTAIN_LOW', 0.2),
   mqttPublishers: envNumber('BENCH_MQTT_PUBLISHERS', 8),
   mqttAssets: envNumber('BENCH_MQTT_ASSETS', 80),
   mqttInflight: envNumber('BENCH_MQTT_INFLIGHT', 50),
@@ -98,6 +122,15 @@ const options = {
   profile: process.env.BENCH_PROFILE === '1',
 };
 const GOALS = { httpPerSecond: 100_000, shareOfCopy: 0.5, p99Ms: 50, mqttPerSecond: 30_000 };
+/**
+ * When a paced rate counts as sustained (phase (a')): the achieved rate is at least `minAchieved` of
+ * the target, and the event backlog at the end of the run — the mean of the last `endSamples`
+ * samples, taken once a second — is at most `backlogSeconds` of the events the run produced (events
+ * appended to telemetry's outbox per second of the run), and never less than `backlogFloor` rows.
+ */
+const SUSTAIN = { minAchieved: 0.97, backlogSeconds: 1, backlogFloor: 1000, endSamples: 3 };
+/** Phase (c) also runs at this share of the sustained maximum. */
+const SUSTAINED_LATENCY_LOAD = 0.7;
 
 const seriesPerClient = options.assetsPerClient * options.metrics;
 const tsPerSeries = options.batch / seriesPerClient;
@@ -111,6 +144,9 @@ if (options.tsStepMs <= options.copyStreams.length) {
     'BENCH_TS_STEP must exceed the number of COPY variants (their keys sit between the HTTP ones)',
   );
 }
+if (options.sustain && (options.sustainProbes < 1 || options.sustainLow <= 0 || options.sustainLow >= 1)) {
+  throw new Error('BENCH_SUSTAIN_PROBES must be ≥ 1 and BENCH_SUSTAIN_LOW between 0 and 1');
+}
 if (options.mqttFormat !== 'values' && options.mqttFormat !== 'single') {
   throw new Error('BENCH_MQTT_FORMAT is values or single');
 }
@@ -118,7 +154,40 @@ if (options.mqttFormat !== 'values' && options.mqttFormat !== 'single') {
 const DAY = 86_400_000;
 
 type LatencyRun = PacedRunResult &
-  CpuCores & { load: number; eventBacklogAtStart: number; eventLoopDelayMs: { p99Ms: number } };
+  CpuCores & {
+    load: number;
+    /** `load` is a share of this maximum: the burst (closed-loop) one or the sustained one. */
+    of: 'burst' | 'sustained';
+    ofReadingsPerSecond: number;
+    eventBacklogAtStart: number;
+    eventLoopDelayMs: { p99Ms: number };
+  };
+
+/** One paced run of the sustained-maximum search (phase (a')). */
+type SustainProbe = PacedRunResult &
+  CpuCores & {
+    probe: number;
+    /** Seconds spent waiting for the pipeline to go idle before the probe, and what was left. */
+    quietWaitSeconds: number;
+    eventBacklogLeftAtStart: number;
+    runSeconds: number;
+    /** Event backlog (outbox + inbox + feed windows, every database) sampled about once a second. */
+    backlogSamples: { seconds: number; backlog: number }[];
+    backlogAtStart: number;
+    /** Mean of the last SUSTAIN.endSamples samples (the last one taken when the last batch was answered). */
+    backlogAtEnd: number;
+    /** The last sample, by queue. */
+    backlogAtEndByQueue: Record<string, number>;
+    /** Least-squares slope of the samples over the second half of the run (rows per second). */
+    backlogTrendPerSecond: number;
+    /** TelemetryAggregated events appended to telemetry's outbox per second of the run. */
+    eventsPerSecond: number;
+    backlogBound: number;
+    eventLoopDelayMs: { p99Ms: number };
+    rateOk: boolean;
+    backlogOk: boolean;
+    sustained: boolean;
+  };
 
 /** CPU ms spent per 1,000 readings at `perSecond` readings/s using `cores`. */
 const perThousand = (cores: number, perSecond: number) =>
@@ -294,14 +363,24 @@ async function main(): Promise<void> {
     results.copy = { runs: copies, ceiling: ceiling.readingsPerSecond, httpShareOfCeiling: round(share, 3) };
     await telemetryDb.query('ANALYZE readings');
 
-    // (c) Ack latency at 70% of the HTTP maximum (and any other load levels asked for), open loop.
+    // (a') Sustained maximum: the highest paced rate the platform keeps up with, deferred work included.
+    let sustain: SustainSearch | undefined;
+    if (options.sustain) {
+      sustain = await sustainSearch(platform, clients, cpu, telemetryDb, best.readingsPerSecond);
+      results.sustain = sustain;
+    } else {
+      console.log("\n(a') HTTP sustained maximum: skipped (BENCH_SUSTAIN=0)");
+    }
+
+    // (c) Ack latency, open loop: at 70% of the HTTP (burst) maximum and any other share of it asked
+    // for, then at 70% of the sustained maximum.
     const latencies: LatencyRun[] = [];
-    for (const load of options.latencyLoad) {
-      // The maximum runs leave an event backlog (feed → alert) that would weigh on this phase.
+    const latencyRun = async (load: number, of: LatencyRun['of'], ofRate: number) => {
+      // The earlier runs leave an event backlog (feed → alert) that would weigh on this phase.
       const quiet = await platform.waitUntilQuiet(options.quietSeconds * 4000);
-      const target = load * best.readingsPerSecond;
+      const target = load * ofRate;
       console.log(
-        `\n(c) ack latency at ${Math.round(load * 100)}% of the maximum: ${Math.round(target)} readings/s ` +
+        `\n(c) ack latency at ${Math.round(load * 100)}% of the ${of} max: ${Math.round(target)} readings/s ` +
           `(${round(target / options.batch, 1)} batches/s, fixed schedule) for ${options.latencySeconds} s` +
           (quiet.left > 0
             ? ` — ${quiet.left} events of the earlier runs still waiting in the pipeline`
@@ -312,8 +391,10 @@ async function main(): Promise<void> {
       await platform.eventLoopDelay();
       const paced: LatencyRun = {
         load,
+        of,
+        ofReadingsPerSecond: ofRate,
         eventBacklogAtStart: quiet.left,
-        ...(await clients.paced(target, options.latencySeconds)),
+        ...(await clients!.paced(target, options.latencySeconds)),
         ...(await cpu.cores()),
         eventLoopDelayMs: await platform.eventLoopDelay(),
       };
@@ -327,6 +408,14 @@ async function main(): Promise<void> {
       );
       if (paced.errors.length > 0) console.log('  errors:', paced.errors);
       latencies.push(paced);
+    };
+    for (const load of options.latencyLoad) await latencyRun(load, 'burst', best.readingsPerSecond);
+    if (sustain?.sustainedReadingsPerSecond) {
+      await latencyRun(SUSTAINED_LATENCY_LOAD, 'sustained', sustain.sustainedReadingsPerSecond);
+    } else if (sustain) {
+      console.log(
+        `\n(c) ack latency at ${SUSTAINED_LATENCY_LOAD * 100}% of the sustained max: skipped (no probe was sustained)`,
+      );
     }
     results.latency = latencies;
 
@@ -347,7 +436,7 @@ async function main(): Promise<void> {
     // Summary.
     const summary = [
       {
-        measure: `HTTP ingest max (best of ${options.concurrency.join('/')} clients: ${best.clients})`,
+        measure: `HTTP ingest burst max (closed loop, best of ${options.concurrency.join('/')} clients: ${best.clients})`,
         value: `${best.readingsPerSecond} readings/s`,
         goal: `> ${GOALS.httpPerSecond / 1000}k/s`,
         result: verdict(best.readingsPerSecond > GOALS.httpPerSecond),
@@ -368,13 +457,16 @@ async function main(): Promise<void> {
         result: '',
       },
       {
-        measure: 'HTTP as share of the COPY ceiling',
+        measure: 'HTTP (burst) max as share of the COPY ceiling',
         value: `${round(share * 100, 1)} %`,
         goal: `≥ ${GOALS.shareOfCopy * 100} %`,
         result: verdict(share >= GOALS.shareOfCopy),
       },
+      ...sustainSummary(sustain, ceiling.readingsPerSecond),
       ...latencies.map((paced) => ({
-        measure: `ack latency p50/p90/p99/max at ${Math.round(paced.load * 100)}% (${paced.achievedReadingsPerSecond}/s)`,
+        measure:
+          `ack latency at ${Math.round(paced.load * 100)}% of the ${paced.of} max ` +
+          `(p50/p90/p99/max; ${paced.achievedReadingsPerSecond}/s)`,
         value: `${paced.ackLatencyMs.p50Ms}/${paced.ackLatencyMs.p90Ms}/${paced.ackLatencyMs.p99Ms}/${paced.ackLatencyMs.maxMs} ms`,
         goal: paced.load === 0.7 ? `p99 ≤ ${GOALS.p99Ms} ms` : '',
         result: paced.load === 0.7 ? verdict(paced.ackLatencyMs.p99Ms <= GOALS.p99Ms) : '',
@@ -411,6 +503,220 @@ async function main(): Promise<void> {
     await platform.stop();
     if (profileDir) console.log(`server CPU profile written to ${path.relative(process.cwd(), profileDir)}/`);
   }
+}
+
+interface SustainSearch {
+  criterion: string;
+  lowReadingsPerSecond: number;
+  highReadingsPerSecond: number;
+  probes: SustainProbe[];
+  /** The highest sustained probe's target rate (undefined: no probe was sustained). */
+  sustainedReadingsPerSecond: number | undefined;
+  /** Every probe failed: the sustained maximum is below this rate. */
+  below: number | undefined;
+}
+
+const sustainCriterion =
+  `achieved ≥ ${SUSTAIN.minAchieved * 100}% of the target, and the event backlog at the end ` +
+  `(mean of the last ${SUSTAIN.endSamples} once-a-second samples) ≤ max(${SUSTAIN.backlogSeconds} s of the ` +
+  `run's events, ${SUSTAIN.backlogFloor} rows)`;
+
+/**
+ * Phase (a'): bisection between `sustainLow` × the burst maximum and the burst maximum; each probe
+ * is a paced run of BENCH_SUSTAIN_DURATION s with the event backlog sampled once a second, after
+ * the pipeline went idle. A sustained probe raises the lower end, any other lowers the upper end.
+ */
+async function sustainSearch(
+  platform: Platform,
+  clients: IngestClients,
+  cpu: CpuSplit,
+  telemetryDb: Pool,
+  burst: number,
+): Promise<SustainSearch> {
+  let low = options.sustainLow * burst;
+  let high = burst;
+  console.log(
+    `\n(a') HTTP sustained maximum: bisection between ${Math.round(low)} and ${burst} readings/s, ` +
+      `${options.sustainProbes} paced runs of ${options.sustainSeconds} s; sustained = ${sustainCriterion} …`,
+  );
+  // Events appended to telemetry's outbox since a position: rows, or their `events` where a row may
+  // hold several (packed outbox rows).
+  const packed =
+    (
+      await telemetryDb.query(
+        "SELECT 1 FROM information_schema.columns WHERE table_name = 'outbox' AND column_name = 'events'",
+      )
+    ).rowCount! > 0;
+  const outboxPosition = async () =>
+    Number(
+      (await telemetryDb.query<{ p: string }>('SELECT coalesce(max(position), 0)::text AS p FROM outbox'))
+        .rows[0]!.p,
+    );
+  const eventsSince = async (position: number) =>
+    Number(
+      (
+        await telemetryDb.query<{ n: string }>(
+          `SELECT coalesce(${packed ? 'sum(events)' : 'count(*)'}, 0)::text AS n FROM outbox WHERE position > $1`,
+          [position],
+        )
+      ).rows[0]!.n,
+    );
+  const backlogTotal = (b: Record<string, number>) => Object.values(b).reduce((sum, n) => sum + n, 0);
+  const probes: SustainProbe[] = [];
+  let sustained: SustainProbe | undefined;
+  for (let probe = 1; probe <= options.sustainProbes; probe++) {
+    const target = Math.round((low + high) / 2 / 100) * 100;
+    const quiet = await platform.waitUntilQuiet(options.quietSeconds * 4000);
+    console.log(
+      `    probe ${probe}: ${target} readings/s for ${options.sustainSeconds} s` +
+        ` (pipeline idle after ${quiet.seconds} s${quiet.left > 0 ? `, ${quiet.left} events still waiting` : ''}) …`,
+    );
+    await cpu.restart();
+    await platform.eventLoopDelay();
+    const positionBefore = await outboxPosition();
+    const start = performance.now();
+    const samples: { seconds: number; backlog: number }[] = [];
+    const sample = async () => {
+      const byQueue = await platform.eventBacklog();
+      samples.push({ seconds: round((performance.now() - start) / 1000, 1), backlog: backlogTotal(byQueue) });
+      return byQueue;
+    };
+    let running = true;
+    const sampler = (async () => {
+      while (running) {
+        const next = performance.now() + 1000;
+        await sample();
+        while (running && performance.now() < next) await sleep(50);
+      }
+    })();
+    const run = await clients.paced(target, options.sustainSeconds);
+    running = false;
+    await sampler;
+    const backlogAtEndByQueue = await sample();
+    const runSeconds = (performance.now() - start) / 1000;
+    const cores = await cpu.cores();
+    const eventLoopDelayMs = await platform.eventLoopDelay();
+    const eventsPerSecond = Math.round((await eventsSince(positionBefore)) / runSeconds);
+    const last = samples.slice(-SUSTAIN.endSamples);
+    const backlogAtEnd = Math.round(last.reduce((sum, s) => sum + s.backlog, 0) / last.length);
+    const backlogBound = Math.max(SUSTAIN.backlogFloor, Math.round(eventsPerSecond * SUSTAIN.backlogSeconds));
+    const rateOk = run.achievedReadingsPerSecond >= SUSTAIN.minAchieved * target;
+    const backlogOk = backlogAtEnd <= backlogBound;
+    const result: SustainProbe = {
+      probe,
+      quietWaitSeconds: quiet.seconds,
+      eventBacklogLeftAtStart: quiet.left,
+      ...run,
+      runSeconds: round(runSeconds, 1),
+      backlogSamples: samples,
+      backlogAtStart: samples[0]!.backlog,
+      backlogAtEnd,
+      backlogAtEndByQueue,
+      backlogTrendPerSecond: Math.round(slope(samples.filter((s) => s.seconds >= runSeconds / 2))),
+      eventsPerSecond,
+      backlogBound,
+      ...cores,
+      eventLoopDelayMs,
+      rateOk,
+      backlogOk,
+      sustained: rateOk && backlogOk,
+    };
+    probes.push(result);
+    console.log(
+      `      achieved ${run.achievedReadingsPerSecond}/s; backlog ${result.backlogAtStart} → ${backlogAtEnd} ` +
+        `(bound ${backlogBound}, trend ${result.backlogTrendPerSecond}/s); ack p99 ${run.ackLatencyMs.p99Ms} ms: ` +
+        (result.sustained
+          ? 'sustained'
+          : `NOT sustained (${rateOk ? '' : 'rate'}${rateOk || backlogOk ? '' : ', '}${backlogOk ? '' : 'backlog'})`),
+    );
+    if (run.errors.length > 0) console.log('      errors:', run.errors);
+    if (result.sustained) {
+      low = target;
+      if (!sustained || target > sustained.targetReadingsPerSecond) sustained = result;
+    } else {
+      high = target;
+    }
+  }
+  console.log(`\n  sustained-maximum probes (sustained = ${sustainCriterion}):`);
+  console.table(
+    probes.map((p) => ({
+      probe: p.probe,
+      'target /s': p.targetReadingsPerSecond,
+      'achieved /s': p.achievedReadingsPerSecond,
+      'achieved %': round((p.achievedReadingsPerSecond / p.targetReadingsPerSecond) * 100, 1),
+      'backlog start': p.backlogAtStart,
+      'backlog end': p.backlogAtEnd,
+      'backlog bound': p.backlogBound,
+      'backlog trend /s': p.backlogTrendPerSecond,
+      'events /s': p.eventsPerSecond,
+      'ack p50 ms': p.ackLatencyMs.p50Ms,
+      'ack p99 ms': p.ackLatencyMs.p99Ms,
+      failed: p.failedBatches,
+      rejected: p.rejected,
+      'server cores': p.serverCores,
+      'pg cores': p.postgresCores,
+      'client cores': p.benchClientCores,
+      'other cores': p.otherCores,
+      'idle wait s before': p.quietWaitSeconds,
+      sustained: p.sustained
+        ? 'yes'
+        : `no (${[p.rateOk ? '' : 'rate', p.backlogOk ? '' : 'backlog'].filter(Boolean).join(', ')})`,
+    })),
+  );
+  const below = sustained ? undefined : Math.min(...probes.map((p) => p.targetReadingsPerSecond));
+  console.log(
+    sustained
+      ? `  sustained maximum: ${sustained.targetReadingsPerSecond} readings/s (achieved ${sustained.achievedReadingsPerSecond}/s), ` +
+          `${round((sustained.targetReadingsPerSecond / burst) * 100, 1)}% of the burst maximum`
+      : `  no probe was sustained: the sustained maximum is below ${below} readings/s`,
+  );
+  return {
+    criterion: sustainCriterion,
+    lowReadingsPerSecond: Math.round(options.sustainLow * burst),
+    highReadingsPerSecond: burst,
+    probes,
+    sustainedReadingsPerSecond: sustained?.targetReadingsPerSecond,
+    below,
+  };
+}
+
+/** Summary rows of phase (a'). */
+function sustainSummary(sustain: SustainSearch | undefined, ceiling: number) {
+  if (!sustain) return [];
+  const rate = sustain.sustainedReadingsPerSecond;
+  const probe = sustain.probes.find((p) => p.sustained && p.targetReadingsPerSecond === rate);
+  const share = rate ? rate / ceiling : undefined;
+  return [
+    {
+      measure: `HTTP sustained max (paced ${options.sustainSeconds} s, backlog not growing; ${sustain.probes.length} probes)`,
+      value: rate
+        ? `${rate} readings/s (achieved ${probe?.achievedReadingsPerSecond}/s)`
+        : `< ${sustain.below} readings/s (no probe sustained)`,
+      goal: `> ${GOALS.httpPerSecond / 1000}k/s`,
+      result: verdict((rate ?? 0) > GOALS.httpPerSecond),
+    },
+    {
+      measure: 'HTTP sustained max as share of the COPY ceiling',
+      value: share === undefined ? '—' : `${round(share * 100, 1)} %`,
+      goal: `≥ ${GOALS.shareOfCopy * 100} %`,
+      result: verdict((share ?? 0) >= GOALS.shareOfCopy),
+    },
+  ];
+}
+
+/** Least-squares slope of `backlog` over `seconds` (0 with fewer than two samples). */
+function slope(samples: readonly { seconds: number; backlog: number }[]): number {
+  if (samples.length < 2) return 0;
+  const n = samples.length;
+  const mx = samples.reduce((sum, s) => sum + s.seconds, 0) / n;
+  const my = samples.reduce((sum, s) => sum + s.backlog, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const s of samples) {
+    num += (s.seconds - mx) * (s.backlog - my);
+    den += (s.seconds - mx) ** 2;
+  }
+  return den === 0 ? 0 : num / den;
 }
 
 /** Each client slot's series (series id and retention class), in the order the slot sends them. */
