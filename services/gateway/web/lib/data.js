@@ -66,12 +66,17 @@ export async function loadFleet(signal) {
     if (signal?.aborted) throw err;
     sources.dashboard = false;
   }
-  const [assets, alerts, ...workOrderPages] = await Promise.all([
+  // Every open status in one listing (the API takes several); the cap is the four statuses' caps.
+  const [assets, alerts, workOrders] = await Promise.all([
     allPages('/api/v1/assets', {}, signal),
     allPages('/api/v1/alerts', { status: 'active' }, signal),
-    ...OPEN_WORK_ORDER_STATUSES.map((status) => allPages('/api/v1/work-orders', { status }, signal)),
+    allPages(
+      '/api/v1/work-orders',
+      { status: OPEN_WORK_ORDER_STATUSES.join(',') },
+      signal,
+      2000 * OPEN_WORK_ORDER_STATUSES.length,
+    ),
   ]);
-  const workOrders = workOrderPages.flat();
   const alertsByAsset = new Map();
   for (const alert of alerts) {
     const counts = alertsByAsset.get(alert.assetId) ?? {};
