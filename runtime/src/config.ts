@@ -86,5 +86,9 @@ export const serviceConfigSpec = {
     default: 24 * 3_600_000,
     description: 'how long published outbox rows are kept',
   }),
+  INBOX_RETENTION: duration({
+    default: 7 * 24 * 3_600_000,
+    description: 'how long the ids of processed events are kept to recognise a redelivery',
+  }),
   LOG_LEVEL: allInOneConfigSpec.LOG_LEVEL,
 };

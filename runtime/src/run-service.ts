@@ -40,6 +40,8 @@ export interface RunServiceOptions {
   logger?: Logger;
   /** How long published outbox rows are kept (default: the relay's, 24 h). */
   outboxRetentionMs?: number;
+  /** How long processed events' ids are kept against redeliveries (default: the consumer's, 7 days). */
+  inboxRetentionMs?: number;
   /** Start the outbox relay at once (one service per process) or later via `startRelay()`. */
   startRelay?: boolean;
 }
@@ -86,6 +88,7 @@ export async function runService(def: ServiceDefinition, opts: RunServiceOptions
         sources: instance.consumer.sources,
         handlers: instance.consumer.handlers,
         ...(instance.consumer.accept ? { accept: instance.consumer.accept } : {}),
+        ...(opts.inboxRetentionMs === undefined ? {} : { retentionMs: opts.inboxRetentionMs }),
         logger,
         metrics,
       })

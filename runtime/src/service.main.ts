@@ -61,6 +61,7 @@ async function main(): Promise<void> {
     port: config.PORT ?? defaultPorts[name as keyof typeof defaultPorts],
     logger,
     outboxRetentionMs: config.OUTBOX_RETENTION,
+    inboxRetentionMs: config.INBOX_RETENTION,
   });
   onShutdown(async () => {
     await running.stop();

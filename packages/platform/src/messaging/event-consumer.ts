@@ -81,7 +81,10 @@ export interface EventConsumerOptions {
   batchSize?: number;
   /** Polling fallback of the worker. Default 1000 ms. */
   pollIntervalMs?: number;
-  /** Processed inbox rows (the duplicate filter) are kept this long. Default 7 days. */
+  /**
+   * Processed inbox rows (the duplicate filter: ids only, their bodies are dropped when processed)
+   * are kept this long. Default 7 days.
+   */
   retentionMs?: number;
   /** Default 1 h. */
   purgeIntervalMs?: number;
@@ -441,7 +444,8 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
         }
         if (processed.length > 0) {
           await client.query(
-            `UPDATE inbox SET status = 'processed', processed_at = $3, attempts = attempts + 1, next_attempt_at = NULL
+            `UPDATE inbox SET status = 'processed', processed_at = $3, attempts = attempts + 1, next_attempt_at = NULL,
+                            event = NULL
             WHERE ctid = ANY($2::tid[]) AND consumer = $1`,
             [name, processedRows.map((r) => r.ctid), now],
           );

@@ -378,6 +378,40 @@ describe('createEventConsumer', () => {
     }
   });
 
+  it('keeps only the ids of processed events, and still ignores them when they come again', async () => {
+    const bus = createInProcessBus();
+    const handled: string[] = [];
+    const consumer = createEventConsumer({
+      name: 'alert',
+      pool: db.pool,
+      bus,
+      sources: ['asset'],
+      logger: silentLogger,
+      handlers: {
+        [AssetUpdated.type]: async (_tx, event) => {
+          handled.push(event.id);
+        },
+      },
+    });
+    try {
+      await consumer.start();
+      const event = assetUpdated(randomUUID(), 1);
+      await bus.publish([event]);
+      await consumer.drain();
+      const { rows } = await db.pool.query(
+        "SELECT status, event FROM inbox WHERE consumer = 'alert' AND event_id = $1",
+        [event.id],
+      );
+      expect(rows).toEqual([{ status: 'processed', event: null }]);
+
+      await bus.publish([event]);
+      await consumer.drain();
+      expect(handled).toEqual([event.id]);
+    } finally {
+      await consumer.stop();
+    }
+  });
+
   it('runs one active worker per consumer and database', async () => {
     const make = () =>
       createEventConsumer({
