@@ -20,7 +20,8 @@
  *    (a) the dashboard's own `assetops_dashboard_projection_lag_seconds` histogram (event time →
  *        applied), the difference of its /metrics before the load and after the pipeline drained
  *        again: p50/p99 interpolated in its buckets, and the exact share of events ≤ 1 s;
- *    (b) the same per event from the dashboard's inbox: event time → start of the consumer round
+ *    (b) the same per TelemetryAggregated event, from the dashboard's inbox (processed rows keep ids
+ *        only; event times come from telemetry's outbox): event time → start of the consumer round
  *        that applied it (exact per event, so a true max; short of (a) by the round's duration);
  *    (c) end to end: BENCH_PROBE_ASSETS (16) probe assets get one reading each (metric `probe`,
  *        reading time = now) every BENCH_PROBE_INTERVAL_MIN–MAX (100–160) ms, one in flight per
@@ -273,8 +274,27 @@ interface InboxLag {
   appliedPerSecond: number;
 }
 
-/** Event time → start of the consumer round that applied it, per event, for the events processed in [from, to). */
-async function inboxLag(db: Pool, from: Date, to: Date, loadSeconds: number): Promise<InboxLag> {
+/**
+ * Event time → start of the consumer round that applied it, per TelemetryAggregated event, for the
+ * events processed in [from, to). A processed inbox row keeps only the event's id (its body is
+ * dropped), so the event times come from the telemetry outbox (`outbox_events`) and are joined by id.
+ */
+async function inboxLag(
+  db: Pool,
+  telemetryDb: Pool,
+  from: Date,
+  to: Date,
+  loadSeconds: number,
+): Promise<InboxLag> {
+  const produced = await telemetryDb.query<{ ids: string[] | null; times: number[] | null }>(
+    `SELECT array_agg(id::text) AS ids,
+            array_agg(extract(epoch FROM (event->>'time')::timestamptz)::float8) AS times
+       FROM outbox_events
+      WHERE type = 'assetops.telemetry.aggregated.v1'
+        AND created_at >= $1::timestamptz - interval '1 minute' AND created_at < $2`,
+    [from, to],
+  );
+  const { ids, times } = produced.rows[0] ?? { ids: null, times: null };
   const { rows } = await db.query<{
     n: number;
     telemetry: number;
@@ -282,15 +302,16 @@ async function inboxLag(db: Pool, from: Date, to: Date, loadSeconds: number): Pr
     p99: number | null;
     max: number | null;
   }>(
-    `SELECT count(*)::int AS n,
+    `WITH produced AS (SELECT * FROM unnest($3::uuid[], $4::float8[]) AS p(id, time))
+     SELECT count(*)::int AS n,
             count(*) FILTER (WHERE type = 'assetops.telemetry.aggregated.v1')::int AS telemetry,
             percentile_cont(0.5) WITHIN GROUP (ORDER BY lag) AS p50,
             percentile_cont(0.99) WITHIN GROUP (ORDER BY lag) AS p99,
             max(lag) AS max
-       FROM (SELECT type, extract(epoch FROM processed_at - (event->>'time')::timestamptz)::float8 AS lag
-               FROM inbox
-              WHERE status = 'processed' AND processed_at >= $1 AND processed_at < $2) l`,
-    [from, to],
+       FROM (SELECT i.type, extract(epoch FROM i.processed_at)::float8 - p.time AS lag
+               FROM inbox i LEFT JOIN produced p ON p.id = i.event_id
+              WHERE i.status = 'processed' AND i.processed_at >= $1 AND i.processed_at < $2) l`,
+    [from, to, ids ?? [], times ?? []],
   );
   const r = rows[0]!;
   return {
@@ -464,11 +485,11 @@ async function lagPhase(
   const journal = await journalState(ctx.dashboardDb, beforeText, afterText);
   const delta: Histogram = histogramDelta(after, before);
   const seconds = (loadEnd.getTime() - loadStart.getTime()) / 1000;
-  const inbox = await inboxLag(ctx.dashboardDb, loadStart, drainedAt, seconds);
+  const inbox = await inboxLag(ctx.dashboardDb, ctx.telemetryDb, loadStart, drainedAt, seconds);
   const producedPerSecond = Math.round(
     (await producedEvents(ctx.telemetryDb, loadStart, loadEnd)) / Math.max(0.001, seconds),
   );
-  const appliedDuringLoad = await inboxLag(ctx.dashboardDb, loadStart, loadEnd, seconds);
+  const appliedDuringLoad = await inboxLag(ctx.dashboardDb, ctx.telemetryDb, loadStart, loadEnd, seconds);
 
   const seen = probes.records.filter((r) => r.seenAt !== undefined);
   const missed = probes.records.filter((r) => r.seenAt === undefined && Number.isFinite(r.ackAt)).length;
