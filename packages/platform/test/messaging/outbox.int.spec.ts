@@ -310,6 +310,25 @@ describe('createOutboxRelay', () => {
   });
 });
 
+/** An `alert` consumer of AssetUpdated on the in-process `bus` that records the ids it handled. */
+function recordingConsumer(bus: EventBus, opts: { pollIntervalMs?: number } = {}) {
+  const handled: string[] = [];
+  const consumer = createEventConsumer({
+    name: 'alert',
+    pool: db.pool,
+    bus,
+    sources: ['asset'],
+    logger: silentLogger,
+    ...opts,
+    handlers: {
+      [AssetUpdated.type]: async (_tx, event) => {
+        handled.push(event.id);
+      },
+    },
+  });
+  return { consumer, handled };
+}
+
 describe('createEventConsumer', () => {
   it('counts processed, retried and dead-lettered events per consumer', async () => {
     const registry = new Registry();
@@ -347,21 +366,8 @@ describe('createEventConsumer', () => {
 
   it('stores received events without a NOTIFY when it is the active worker itself', async () => {
     const bus = createInProcessBus();
-    const handled: string[] = [];
     const listener = await listen('assetops_inbox');
-    const consumer = createEventConsumer({
-      name: 'alert',
-      pool: db.pool,
-      bus,
-      sources: ['asset'],
-      logger: silentLogger,
-      pollIntervalMs: 60_000,
-      handlers: {
-        [AssetUpdated.type]: async (_tx, event) => {
-          handled.push(event.id);
-        },
-      },
-    });
+    const { consumer, handled } = recordingConsumer(bus, { pollIntervalMs: 60_000 });
     try {
       await consumer.start();
       await waitFor(() => consumer.active, { what: 'the worker to be active' });
@@ -380,19 +386,7 @@ describe('createEventConsumer', () => {
 
   it('keeps only the ids of processed events, and still ignores them when they come again', async () => {
     const bus = createInProcessBus();
-    const handled: string[] = [];
-    const consumer = createEventConsumer({
-      name: 'alert',
-      pool: db.pool,
-      bus,
-      sources: ['asset'],
-      logger: silentLogger,
-      handlers: {
-        [AssetUpdated.type]: async (_tx, event) => {
-          handled.push(event.id);
-        },
-      },
-    });
+    const { consumer, handled } = recordingConsumer(bus);
     try {
       await consumer.start();
       const event = assetUpdated(randomUUID(), 1);
