@@ -5,11 +5,11 @@ import {
   createOutboxRelay,
   type EventBus,
   type Logger,
+  loadConfig,
   messagingMigrations,
   type Pool,
   registerDeadLetterRoutes,
   runMigrations,
-  SELF_VACUUM_MODES,
   type SelfVacuumMode,
   type ServiceDefinition,
   type ServiceInstance,
@@ -17,6 +17,7 @@ import {
   systemClock,
   uuidV7Ids,
 } from '@assetops/platform';
+import { runServiceConfigSpec } from './config.js';
 
 /** A service started by a runtime: its instance, its address, and how to stop it. */
 export interface RunningService {
@@ -52,13 +53,7 @@ export interface RunServiceOptions {
  */
 export async function runService(def: ServiceDefinition, opts: RunServiceOptions): Promise<RunningService> {
   const logger = opts.logger ?? createLogger({ service: def.name });
-  const vacuumMode = (opts.env.DB_SELF_VACUUM ?? 'auto') as SelfVacuumMode;
-  if (!SELF_VACUUM_MODES.includes(vacuumMode)) {
-    throw new Error(
-      `DB_SELF_VACUUM must be one of ${SELF_VACUUM_MODES.join(', ')} (got ${opts.env.DB_SELF_VACUUM})`,
-    );
-  }
-  const inboxBatchSize = inboxBatchSizeOf(opts.env.INBOX_BATCH_SIZE);
+  const settings = loadConfig(runServiceConfigSpec, opts.env);
   const metrics = createMetricsRegistry(def.name);
   const { applied } = await runMigrations(opts.pool, [messagingMigrations, def.migrations]);
   if (applied.length > 0) logger.info({ applied }, 'migrations applied');
@@ -90,7 +85,7 @@ export async function runService(def: ServiceDefinition, opts: RunServiceOptions
         handlers: instance.consumer.handlers,
         ...(instance.consumer.accept ? { accept: instance.consumer.accept } : {}),
         ...(opts.inboxRetentionMs === undefined ? {} : { retentionMs: opts.inboxRetentionMs }),
-        batchSize: inboxBatchSize,
+        batchSize: settings.INBOX_BATCH_SIZE,
         logger,
         metrics,
       })
@@ -99,7 +94,12 @@ export async function runService(def: ServiceDefinition, opts: RunServiceOptions
   await instance.start?.();
   // High-churn tables (inbox, outbox, pending rows, views) are vacuumed by the service itself when
   // the server's autovacuum is off (DB_SELF_VACUUM=auto, the default).
-  const vacuum = startSelfVacuum({ pool: opts.pool, logger, mode: vacuumMode, metrics });
+  const vacuum = startSelfVacuum({
+    pool: opts.pool,
+    logger,
+    mode: settings.DB_SELF_VACUUM as SelfVacuumMode,
+    metrics,
+  });
   let relayStarted = false;
   const startRelay = () => {
     if (relayStarted) return;
@@ -129,19 +129,4 @@ export async function runService(def: ServiceDefinition, opts: RunServiceOptions
       await consumer?.stop();
     },
   };
-}
-
-/**
- * Events a consumer handles per transaction (`INBOX_BATCH_SIZE`, default 1,000). Larger rounds share
- * a round's fixed costs (claim, mark, commit) and give the batch handlers longer runs: in
- * `bench:dashboard` at 26,000 readings/s the dashboard kept up with 1,000 (per-event lag p99 0.97 s)
- * and fell behind with 200 (8.8 s).
- */
-export function inboxBatchSizeOf(raw: string | undefined): number {
-  if (raw === undefined || raw === '') return 1000;
-  const size = Number(raw);
-  if (!Number.isInteger(size) || size < 1 || size > 10_000) {
-    throw new Error(`INBOX_BATCH_SIZE must be a whole number from 1 to 10000 (got ${raw})`);
-  }
-  return size;
 }
