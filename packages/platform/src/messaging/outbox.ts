@@ -41,10 +41,11 @@ export async function appendToOutbox(
 ): Promise<void> {
   if (events.length === 0) return;
   const valid = events.map((event) => validateEvent(event));
-  const notify = !wakeLocalLoopAfterCommit(tx, OUTBOX_CHANNEL);
   // Notifications are queued until COMMIT (and dropped on ROLLBACK), so the relay wakes exactly
   // when the rows become visible; identical notifications of one transaction are folded into one.
-  const notifying = notify ? `SELECT pg_notify('${OUTBOX_CHANNEL}', '')` : 'SELECT 1';
+  const notifying = wakeLocalLoopAfterCommit(tx, OUTBOX_CHANNEL)
+    ? 'SELECT 1'
+    : `SELECT pg_notify('${OUTBOX_CHANNEL}', '')`;
   if (opts.pack && valid.length > 1) {
     // One row: its id is the first event's (the column is unique), its type the events' type when
     // they share one, its subject none (they have many).
