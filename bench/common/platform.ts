@@ -60,6 +60,11 @@ export interface QuietResult {
   left: number;
 }
 
+/** Every event waiting in the pipeline, from a backlog by queue (`Platform.eventBacklog`). */
+export function backlogTotal(byQueue: Record<string, number>): number {
+  return Object.values(byQueue).reduce((sum, n) => sum + n, 0);
+}
+
 /** Starts the runtime in a child process; resolves once it listens. */
 export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   const databasePrefix = `bench_${opts.label}_${randomBytes(3).toString('hex')}`;
@@ -139,7 +144,6 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     }
     return found;
   };
-  const total = (b: Record<string, number>) => Object.values(b).reduce((sum, n) => sum + n, 0);
 
   let stopped: Promise<void> | undefined;
   return {
@@ -166,10 +170,10 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     async waitUntilQuiet(timeoutMs = 60_000) {
       const start = performance.now();
       const backlogAtEnd = await backlog();
-      let left = total(backlogAtEnd);
+      let left = backlogTotal(backlogAtEnd);
       while (left > 0 && performance.now() - start < timeoutMs) {
         await new Promise((resolve) => setTimeout(resolve, 250));
-        left = total(await backlog());
+        left = backlogTotal(await backlog());
       }
       return { seconds: Math.round((performance.now() - start) / 100) / 10, backlogAtEnd, left };
     },

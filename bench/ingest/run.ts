@@ -81,7 +81,13 @@ import {
 } from '../common/ingest-clients.js';
 import type { IngestSlot } from '../common/ingest-load.worker.js';
 import { PgActivitySampler, TableWrites } from '../common/pg-activity.js';
-import { type Platform, registerAssets, startPlatform, waitUntilTelemetryKnows } from '../common/platform.js';
+import {
+  backlogTotal,
+  type Platform,
+  registerAssets,
+  startPlatform,
+  waitUntilTelemetryKnows,
+} from '../common/platform.js';
 import { benchPostgresProcesses, type CpuCores, CpuSplit } from '../common/proc.js';
 import {
   applyCliOptions,
@@ -539,14 +545,7 @@ async function sustainSearch(
     `\n(a') HTTP sustained maximum: bisection between ${Math.round(low)} and ${burst} readings/s, ` +
       `${options.sustainProbes} paced runs of ${options.sustainSeconds} s; sustained = ${sustainCriterion} …`,
   );
-  // Events appended to telemetry's outbox since a position: rows, or their `events` where a row may
-  // hold several (packed outbox rows).
-  const packed =
-    (
-      await telemetryDb.query(
-        "SELECT 1 FROM information_schema.columns WHERE table_name = 'outbox' AND column_name = 'events'",
-      )
-    ).rowCount! > 0;
+  // Events appended to telemetry's outbox since a position (a packed row counts its events).
   const outboxPosition = async () =>
     Number(
       (await telemetryDb.query<{ p: string }>('SELECT coalesce(max(position), 0)::text AS p FROM outbox'))
@@ -556,12 +555,11 @@ async function sustainSearch(
     Number(
       (
         await telemetryDb.query<{ n: string }>(
-          `SELECT coalesce(${packed ? 'sum(events)' : 'count(*)'}, 0)::text AS n FROM outbox WHERE position > $1`,
+          'SELECT coalesce(sum(events), 0)::text AS n FROM outbox WHERE position > $1',
           [position],
         )
       ).rows[0]!.n,
     );
-  const backlogTotal = (b: Record<string, number>) => Object.values(b).reduce((sum, n) => sum + n, 0);
   const probes: SustainProbe[] = [];
   let sustained: SustainProbe | undefined;
   for (let probe = 1; probe <= options.sustainProbes; probe++) {
