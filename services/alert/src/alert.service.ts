@@ -19,7 +19,7 @@ import { onboardingHandlers } from './assets/onboarding-handlers.js';
 import { registerBacktestRoutes } from './backtest/backtest.routes.js';
 import { TelemetryHistory } from './backtest/telemetry-client.js';
 import { Evaluator } from './evaluation/evaluator.js';
-import { RelevanceIndex } from './evaluation/relevance.js';
+import { RelevanceChanges, RelevanceIndex } from './evaluation/relevance.js';
 import { loadProfiles } from './rules/profiles.js';
 import { registerRuleRoutes } from './rules/rule.routes.js';
 
@@ -50,6 +50,8 @@ export async function createAlertService(ctx: ServiceContext): Promise<ServiceIn
         },
       ]),
     );
+  // Evaluation states of new (no-data rule, asset) pairs: made when rules or assets changed.
+  const noDataSeeding = new RelevanceChanges(ctx.pool);
   const silence = new LeaderLoop({
     name: 'alert-no-data',
     pool: ctx.pool,
@@ -60,7 +62,10 @@ export async function createAlertService(ctx: ServiceContext): Promise<ServiceIn
     errorBackoff: { baseMs: 500, maxMs: 30_000 },
     logger: ctx.logger,
     work: async () => {
-      await evaluator.checkSilence(ctx.pool);
+      const startedAt = Date.now();
+      const seed = await noDataSeeding.due(startedAt);
+      await evaluator.checkSilence(ctx.pool, { seed });
+      if (seed) noDataSeeding.ran(startedAt);
       return { more: false };
     },
   });

@@ -3,7 +3,7 @@ import type { AlertRaisedData, CreateRuleBody, EventEnvelope } from '@assetops/c
 import { createEventConsumer, createInProcessBus, createLogger, uuidV7Ids } from '@assetops/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Evaluator } from '../src/evaluation/evaluator.js';
-import { RelevanceIndex } from '../src/evaluation/relevance.js';
+import { RelevanceChanges, RelevanceIndex } from '../src/evaluation/relevance.js';
 import { insertRule } from '../src/rules/rule.store.js';
 import { type AlertHarness, startAlert } from './support/harness.js';
 
@@ -190,6 +190,65 @@ describe('alert evaluation on the telemetry feed', () => {
     expect((await alertsOf(asset)).map((a) => a.status)).toEqual(['firing']);
     await h.deliver(h.reading(asset, 'temperature', h.clock.now().getTime(), 50));
     expect((await alertsOf(asset)).map((a) => a.status)).toEqual(['cleared']);
+  });
+
+  it('watches the assets of a type no-data rule, seeding their states only when told to', async () => {
+    const type = `silent-${randomUUID().slice(0, 8)}`;
+    const first = await h.registerAsset(type);
+    await insertRule(
+      h.db.pool,
+      randomUUID(),
+      {
+        name: 'quiet',
+        assetType: type,
+        metric: 'flow',
+        condition: { kind: 'no_data', seconds: 30 },
+        severity: 'warning',
+      },
+      'user',
+      h.clock.now(),
+    );
+    const evaluator = new Evaluator({ clock: h.clock, ids: uuidV7Ids });
+    const statesOf = async (assetId: string) =>
+      (await h.db.pool.query('SELECT rule_id FROM eval_state WHERE asset_id = $1', [assetId])).rowCount;
+    // Not seeded: the type rule has no state for the asset, so nothing watches it yet.
+    expect(await evaluator.checkSilence(h.db.pool, { seed: false })).toBe(0);
+    expect(await statesOf(first)).toBe(0);
+    expect(await evaluator.checkSilence(h.db.pool)).toBe(0); // seeded: watching starts now
+    expect(await statesOf(first)).toBe(1);
+    const second = await h.registerAsset(type); // joins the type later
+    h.clock.advance(20_000);
+    expect(await evaluator.checkSilence(h.db.pool)).toBe(0);
+    h.clock.advance(11_000);
+    expect(await evaluator.checkSilence(h.db.pool, { seed: false })).toBe(1); // the first asset only
+    expect((await alertsOf(first)).map((a) => a.status)).toEqual(['firing']);
+    expect(await alertsOf(second)).toEqual([]);
+    h.clock.advance(20_000);
+    expect(await evaluator.checkSilence(h.db.pool, { seed: false })).toBe(1);
+    expect((await alertsOf(second)).map((a) => a.status)).toEqual(['firing']);
+  });
+
+  it('tells when rules or known assets changed, so that seeding runs only then', async () => {
+    const changes = new RelevanceChanges(h.db.pool, { settleMs: 0, fullMs: 3_600_000 });
+    let now = Date.now();
+    expect(await changes.due(now)).toBe(true); // never ran
+    changes.ran(now);
+    expect(await changes.due(++now)).toBe(false);
+    expect(await changes.due(++now, true)).toBe(true); // forced
+    await h.registerAsset('gearbox');
+    expect(await changes.due(++now)).toBe(true);
+    changes.ran(now);
+    expect(await changes.due(++now)).toBe(false);
+    await rule(await h.registerAsset('gearbox'));
+    expect(await changes.due(++now)).toBe(true);
+    // Within the settle time of a move it stays due (a change counted before it committed).
+    const settling = new RelevanceChanges(h.db.pool, { settleMs: 5_000, fullMs: 3_600_000 });
+    expect(await settling.due(now)).toBe(true);
+    settling.ran(now);
+    expect(await settling.due(now + 4_000)).toBe(true);
+    expect(await settling.due(now + 6_000)).toBe(false);
+    // And after the full period, whatever the counter says.
+    expect(await settling.due(now + 3_600_000)).toBe(true);
   });
 
   it('stores only the telemetry windows some rule watches (the consumer filter)', async () => {

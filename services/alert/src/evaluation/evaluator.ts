@@ -204,18 +204,32 @@ export class Evaluator {
   /**
    * Checks the no-data rules due at the clock's time: one transaction per (rule, asset), skipping
    * rows another instance or an event handler holds. Returns how many alerts fired.
+   *
+   * `seed` (default on) first gives every (no-data rule, asset) pair without an evaluation state
+   * one, watching from now. It reads every no-data rule and known asset, so the service seeds only
+   * when rules or assets changed (RelevanceChanges), not on every tick.
    */
-  async checkSilence(pool: Pool): Promise<number> {
+  async checkSilence(pool: Pool, opts: { seed?: boolean } = {}): Promise<number> {
     const now = this.deps.clock.now();
-    await pool.query(
-      `INSERT INTO eval_state (rule_id, asset_id, state, last_seen_at)
-       SELECT r.id, a.asset_id, $1::jsonb, $2
-         FROM rules r JOIN known_assets a
-           ON a.asset_id = r.asset_id OR (r.asset_id IS NULL AND a.asset_type = r.asset_type)
-        WHERE r.enabled AND r.condition->>'kind' = 'no_data' AND a.status <> 'decommissioned'
-       ON CONFLICT DO NOTHING`,
-      [JSON.stringify(initialState()), now],
-    );
+    if (opts.seed ?? true) {
+      // Asset rules and type rules apart: each is a plain equi-join (one join on an OR would be a
+      // nested loop over rules and assets).
+      await pool.query(
+        `INSERT INTO eval_state (rule_id, asset_id, state, last_seen_at)
+         SELECT t.rule_id, t.asset_id, $1::jsonb, $2
+           FROM (SELECT r.id AS rule_id, a.asset_id
+                   FROM rules r JOIN known_assets a ON a.asset_id = r.asset_id
+                  WHERE r.enabled AND r.condition->>'kind' = 'no_data' AND a.status <> 'decommissioned'
+                 UNION ALL
+                 SELECT r.id, a.asset_id
+                   FROM rules r JOIN known_assets a ON a.asset_type = r.asset_type
+                  WHERE r.asset_id IS NULL AND r.enabled AND r.condition->>'kind' = 'no_data'
+                    AND a.status <> 'decommissioned') t
+          WHERE NOT EXISTS (SELECT 1 FROM eval_state e WHERE e.rule_id = t.rule_id AND e.asset_id = t.asset_id)
+         ON CONFLICT DO NOTHING`,
+        [JSON.stringify(initialState()), now],
+      );
+    }
     const { rows: due } = await pool.query<{ rule_id: string; asset_id: string }>(
       `SELECT e.rule_id, e.asset_id FROM eval_state e JOIN rules r ON r.id = e.rule_id
         WHERE r.enabled AND r.condition->>'kind' = 'no_data' AND e.state->>'phase' <> 'firing'

@@ -8,6 +8,51 @@ const SETTLE_MS = 5_000;
 const FULL_RELOAD_MS = 60_000;
 
 /**
+ * When work that depends on the rules and the known assets must run again. The work reads them in
+ * full, so it runs only when the database's change counter (`relevance_changes`, drawn by every
+ * statement that changes rules or known assets) moved — or within `settleMs` of the last move (a
+ * change is counted before its transaction commits), or `fullMs` after the last run, or when forced
+ * — instead of on every tick.
+ */
+export class RelevanceChanges {
+  private version: string | undefined;
+  private changedAt = 0;
+  private ranAt: number | undefined;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly timing: { settleMs: number; fullMs: number } = {
+      settleMs: SETTLE_MS,
+      fullMs: FULL_RELOAD_MS,
+    },
+  ) {}
+
+  /** Whether the work must run now (reads the counter). */
+  async due(now: number, force = false): Promise<boolean> {
+    const { rows } = await this.pool.query<{ version: string }>(
+      'SELECT (last_value::text || is_called::text) AS version FROM relevance_changes',
+    );
+    const version = rows[0]?.version;
+    if (version !== this.version) {
+      this.version = version;
+      this.changedAt = now;
+      return true;
+    }
+    return (
+      force ||
+      this.ranAt === undefined ||
+      now - this.changedAt < this.timing.settleMs ||
+      now - this.ranAt >= this.timing.fullMs
+    );
+  }
+
+  /** The work ran, having read the rules and assets at `startedAt` or later. */
+  ran(startedAt: number): void {
+    this.ranAt = startedAt;
+  }
+}
+
+/**
  * Which telemetry windows any enabled rule watches: (asset, metric) of asset rules and (type,
  * metric) of type rules, with each known asset's type. The consumer stores only the windows that
  * match, so metrics without rules cost the Alert service nothing (most of a fleet's feed).
@@ -26,9 +71,7 @@ export class RelevanceIndex {
   private readonly notes: { key: string; until: number }[] = [];
   private readonly noteTypes = new Map<string, { type: string; until: number }>();
   private timer: NodeJS.Timeout | undefined;
-  private version: string | undefined;
-  private changedAt = 0;
-  private loadedAt = 0;
+  private readonly changes: RelevanceChanges;
   /** Full reloads done (tests and diagnostics). */
   reloads = 0;
 
@@ -36,11 +79,13 @@ export class RelevanceIndex {
     private readonly pool: Pool,
     private readonly logger: Logger,
     private readonly refreshMs = 1000,
-    private readonly timing: { settleMs: number; fullReloadMs: number } = {
+    timing: { settleMs: number; fullReloadMs: number } = {
       settleMs: SETTLE_MS,
       fullReloadMs: FULL_RELOAD_MS,
     },
-  ) {}
+  ) {
+    this.changes = new RelevanceChanges(pool, { settleMs: timing.settleMs, fullMs: timing.fullReloadMs });
+  }
 
   /** The consumer's filter: only TelemetryAggregated windows are ever filtered out. */
   accepts = (event: EventEnvelope): boolean => {
@@ -69,19 +114,7 @@ export class RelevanceIndex {
    */
   async refresh(opts: { force?: boolean } = {}): Promise<void> {
     const now = Date.now();
-    const { rows } = await this.pool.query<{ version: string }>(
-      'SELECT (last_value::text || is_called::text) AS version FROM relevance_changes',
-    );
-    const version = rows[0]?.version;
-    if (version !== this.version) {
-      this.version = version;
-      this.changedAt = now;
-    } else if (
-      !opts.force &&
-      this.keys !== undefined &&
-      now - this.changedAt >= this.timing.settleMs &&
-      now - this.loadedAt < this.timing.fullReloadMs
-    ) {
+    if (!(await this.changes.due(now, opts.force))) {
       this.expireNotes(now);
       return;
     }
@@ -116,7 +149,7 @@ export class RelevanceIndex {
     }
     this.keys = keys;
     this.types = types;
-    this.loadedAt = now;
+    this.changes.ran(now);
     this.reloads += 1;
   }
 
