@@ -92,14 +92,6 @@ export const serviceConfigSpec = {
     max: 200,
     description: 'database connections per instance',
   }),
-  OUTBOX_RETENTION: duration({
-    default: 24 * 3_600_000,
-    description: 'how long published outbox rows are kept',
-  }),
-  INBOX_RETENTION: duration({
-    default: 7 * 24 * 3_600_000,
-    description: 'how long the ids of processed events are kept to recognise a redelivery',
-  }),
   LOG_LEVEL: allInOneConfigSpec.LOG_LEVEL,
 };
 
@@ -119,5 +111,13 @@ export const runServiceConfigSpec = {
     min: 1,
     max: 10_000,
     description: "events a service's consumer handles per transaction",
+  }),
+  OUTBOX_RETENTION: duration({
+    default: 24 * 3_600_000,
+    description: 'how long published outbox rows are kept',
+  }),
+  INBOX_RETENTION: duration({
+    default: 7 * 24 * 3_600_000,
+    description: 'how long the ids of processed events are kept to recognise a redelivery',
   }),
 };

@@ -39,10 +39,6 @@ export interface RunServiceOptions {
   host: string;
   port: number;
   logger?: Logger;
-  /** How long published outbox rows are kept (default: the relay's, 24 h). */
-  outboxRetentionMs?: number;
-  /** How long processed events' ids are kept against redeliveries (default: the consumer's, 7 days). */
-  inboxRetentionMs?: number;
   /** Start the outbox relay at once (one service per process) or later via `startRelay()`. */
   startRelay?: boolean;
 }
@@ -74,7 +70,7 @@ export async function runService(def: ServiceDefinition, opts: RunServiceOptions
     bus: opts.bus,
     logger,
     metrics,
-    ...(opts.outboxRetentionMs === undefined ? {} : { retentionMs: opts.outboxRetentionMs }),
+    retentionMs: settings.OUTBOX_RETENTION,
   });
   const consumer = instance.consumer
     ? createEventConsumer({
@@ -84,7 +80,7 @@ export async function runService(def: ServiceDefinition, opts: RunServiceOptions
         sources: instance.consumer.sources,
         handlers: instance.consumer.handlers,
         ...(instance.consumer.accept ? { accept: instance.consumer.accept } : {}),
-        ...(opts.inboxRetentionMs === undefined ? {} : { retentionMs: opts.inboxRetentionMs }),
+        retentionMs: settings.INBOX_RETENTION,
         batchSize: settings.INBOX_BATCH_SIZE,
         logger,
         metrics,

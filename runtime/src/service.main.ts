@@ -60,8 +60,6 @@ async function main(): Promise<void> {
     host: config.HOST,
     port: config.PORT ?? defaultPorts[name as keyof typeof defaultPorts],
     logger,
-    outboxRetentionMs: config.OUTBOX_RETENTION,
-    inboxRetentionMs: config.INBOX_RETENTION,
   });
   onShutdown(async () => {
     await running.stop();

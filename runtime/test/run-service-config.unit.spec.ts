@@ -34,3 +34,18 @@ describe('DB_SELF_VACUUM', () => {
     );
   });
 });
+
+describe('OUTBOX_RETENTION and INBOX_RETENTION', () => {
+  it('default to a day of published outbox rows and a week of processed event ids', () => {
+    const config = loadConfig(runServiceConfigSpec, {});
+    expect(config.OUTBOX_RETENTION).toBe(24 * 3_600_000);
+    expect(config.INBOX_RETENTION).toBe(7 * 24 * 3_600_000);
+  });
+
+  it('take a duration in either runtime, and refuse what is not one, naming the setting', () => {
+    const config = loadConfig(runServiceConfigSpec, { OUTBOX_RETENTION: '2h', INBOX_RETENTION: '3d' });
+    expect(config.OUTBOX_RETENTION).toBe(2 * 3_600_000);
+    expect(config.INBOX_RETENTION).toBe(3 * 24 * 3_600_000);
+    expect(() => loadConfig(runServiceConfigSpec, { INBOX_RETENTION: 'a while' })).toThrow(/INBOX_RETENTION/);
+  });
+});
