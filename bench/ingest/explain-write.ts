@@ -12,16 +12,14 @@
  *
  * The service's write is the ack path only (readings, feed windows, pending minute roll-ups); the
  * roll-up aggregator merges the pending rows into the tiers and latest values later, many batches
- * at once. The prototypes below predate that split: each does everything in one statement.
+ * at once.
  *
  * - the statement's wall time as the service runs it (parse + plan + execute, one round trip), and
  *   the CPU time its PostgreSQL backend spent on it (from /proc: robust to the machine's other load);
  * - EXPLAIN (ANALYZE, BUFFERS): planning and execution time and the time of each part (the readings
  *   insert, each roll-up tier, latest, feed windows);
  * - the readings insert alone (the same unnest → INSERT … ON CONFLICT DO NOTHING, no roll-ups);
- * - the same 1,000 rows by COPY, for scale;
- * - two prototypes of a cheaper statement (write-variants.ts): aggregate once, pre-aggregated —
- *   checked to store the same roll-ups, latest values and feed windows.
+ * - the same 1,000 rows by COPY, for scale.
  *
  * The full EXPLAIN text of the 100 × 10 shape is printed once. Results go to
  * bench/results/explain-write-<time>.json.
@@ -32,11 +30,9 @@ import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient } from '@assetops/platform';
 import { from as copyFrom } from 'pg-copy-streams';
 import { type StoredReading, writeReadings } from '../../services/telemetry/src/ingest/writer.js';
-import { AGGREGATE_PENDING } from '../../services/telemetry/src/rollups/rollup-aggregator.js';
 import { IngestClients, metricNames } from '../common/ingest-clients.js';
 import { registerAssets, startPlatform, waitUntilTelemetryKnows } from '../common/platform.js';
 import { applyCliOptions, environment, envNumber, round, writeResults } from '../common/stats.js';
-import { AGGREGATE_ONCE, PRE_AGGREGATED, preAggregatedParams } from './write-variants.js';
 
 applyCliOptions(process.argv.slice(2));
 const preloadSeconds = envNumber('BENCH_PRELOAD', 5);
@@ -166,7 +162,6 @@ async function main(): Promise<void> {
     const results: Record<string, unknown>[] = [];
     let shownPlan = '';
     let startTimer: () => () => Timing = () => () => ({ wallMs: 0, cpuMs: 0 });
-    let prototypesMatch: Record<string, boolean> = {};
     try {
       await client.query("SET application_name = 'bench-explain'");
       // The backend's own CPU time (ns, /proc/<pid>/schedstat) around each statement: unlike the wall
@@ -184,8 +179,6 @@ async function main(): Promise<void> {
         const execution: number[] = [];
         const insertOnly: Timing[] = [];
         const copy: Timing[] = [];
-        const aggregateOnce: Timing[] = [];
-        const preAggregated: Timing[] = [];
         const parts: Record<string, number[]> = {};
         for (let i = 0; i < repeat + 1; i++) {
           const warm = i > 0; // the first round only warms caches
@@ -242,19 +235,6 @@ async function main(): Promise<void> {
             );
             if (warm) insertOnly.push(timer());
           });
-          // The prototypes of cheaper statements (write-variants.ts).
-          const once = await captureWrite(batch(shape));
-          await inRolledBackTransaction(client, async () => {
-            const timer = startTimer();
-            await client.query(AGGREGATE_ONCE, [...once.values.slice(0, 4), FEED_WINDOW_MS]);
-            if (warm) aggregateOnce.push(timer());
-          });
-          const pre = batch(shape);
-          await inRolledBackTransaction(client, async () => {
-            const timer = startTimer();
-            await client.query(PRE_AGGREGATED, preAggregatedParams(pre, FEED_WINDOW_MS));
-            if (warm) preAggregated.push(timer());
-          });
           // The same rows by COPY.
           const rows = batch(shape);
           await inRolledBackTransaction(client, async () => {
@@ -279,46 +259,8 @@ async function main(): Promise<void> {
           ),
           'readings INSERT only': both(insertOnly),
           'COPY 1,000 rows': both(copy),
-          'prototype: aggregate once': both(aggregateOnce),
-          'prototype: pre-aggregated': both(preAggregated),
         });
       }
-      // The prototypes store the same thing as the real statement: same batch, each rolled back.
-      const check = batch({ series: 100, times: 10 });
-      const stored = async (run: () => Promise<unknown>) =>
-        inRolledBackTransaction(client, async () => {
-          await run();
-          const ids = [...new Set(check.map((r) => r.seriesId))];
-          const { rows } = await client.query<{ t: string }>(
-            `SELECT json_agg(x ORDER BY x::text)::text AS t FROM (
-               SELECT 'm' AS k, series_id, bucket, count, round(sum, 6) AS sum, min, max, first_ts, first, last_ts, last FROM rollup_1m WHERE series_id = ANY($1)
-               UNION ALL SELECT 'h', series_id, bucket, count, round(sum, 6), min, max, first_ts, first, last_ts, last FROM rollup_1h WHERE series_id = ANY($1)
-               UNION ALL SELECT 'd', series_id, bucket, count, round(sum, 6), min, max, first_ts, first, last_ts, last FROM rollup_1d WHERE series_id = ANY($1)
-               UNION ALL SELECT 'f', series_id, window_start, count, round(sum, 6), min, max, first_ts, first, last_ts, last FROM feed_pending WHERE series_id = ANY($1)
-               UNION ALL SELECT 'l', series_id, ts, 0, 0, value, value, ts, value, ts, value FROM latest WHERE series_id = ANY($1)
-             ) x`,
-            [ids],
-          );
-          return rows[0]!.t;
-        });
-      const original = await captureWrite(check);
-      // The service writes roll-ups and latest values in two steps (ingest, then the aggregator).
-      const expected = await stored(async () => {
-        await client.query(original.text, original.values);
-        await client.query(AGGREGATE_PENDING, [1_000_000]);
-      });
-      const sameOnce =
-        (await stored(() =>
-          client.query(AGGREGATE_ONCE, [...original.values.slice(0, 4), FEED_WINDOW_MS]),
-        )) === expected;
-      const samePre =
-        (await stored(() => client.query(PRE_AGGREGATED, preAggregatedParams(check, FEED_WINDOW_MS)))) ===
-        expected;
-      console.log(
-        `\nprototypes store what the service stores (roll-ups, latest, feed windows; sums to 6 decimals): ` +
-          `aggregate once ${sameOnce ? 'yes' : 'NO'}, pre-aggregated ${samePre ? 'yes' : 'NO'}`,
-      );
-      prototypesMatch = { aggregateOnce: sameOnce, preAggregated: samePre };
     } finally {
       client.release();
     }
@@ -333,7 +275,6 @@ async function main(): Promise<void> {
       environment: await environment(db),
       tableSizes: counts,
       results,
-      prototypesMatch,
       plan100x10: shownPlan,
     });
     console.log(`\nresults written to ${file}`);
