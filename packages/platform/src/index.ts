@@ -6,6 +6,7 @@
 export * from './clock.js';
 export * from './config.js';
 export * from './db/migrations.js';
+export * from './db/number-array.js';
 export * from './db/pool.js';
 export * from './db/provision.js';
 export * from './db/self-vacuum.js';

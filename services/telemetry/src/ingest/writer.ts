@@ -1,4 +1,4 @@
-import type { Pool } from '@assetops/platform';
+import { numberArray, type Pool } from '@assetops/platform';
 import { MERGED_AGGREGATES, READING_AGGREGATES, ROLLUP_COLUMNS } from '../rollups/rollup.sql.js';
 import { ensureIngestPartitions } from '../storage/partitions.js';
 
@@ -97,10 +97,10 @@ export async function writeReadingBatches(
   const readings = batches.length === 1 ? batches[0]! : batches.flat();
   if (readings.length === 0) return batches.map(() => 0);
   const params: unknown[] = [
-    readings.map((r) => r.seriesId),
-    readings.map((r) => r.classId),
-    readings.map((r) => r.tsMs),
-    readings.map((r) => r.value),
+    numberArray(readings.map((r) => r.seriesId)),
+    numberArray(readings.map((r) => r.classId)),
+    numberArray(readings.map((r) => r.tsMs)),
+    numberArray(readings.map((r) => r.value)),
   ];
   let skipStored = false;
   for (let attempt = 1; ; attempt++) {
@@ -119,7 +119,7 @@ export async function writeReadingBatches(
       }
       const { rows } = await pool.query<{ batch: number; inserted: number }>(
         writeStatement(true, feedWindowMs, true),
-        [...params, batches.flatMap((b, i) => b.map(() => i))],
+        [...params, numberArray(batches.flatMap((b, i) => b.map(() => i)))],
       );
       const inserted = batches.map(() => 0);
       for (const r of rows) inserted[r.batch] = r.inserted;
