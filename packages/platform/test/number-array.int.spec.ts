@@ -30,7 +30,7 @@ describe('numberArray (numeric array parameters as one literal)', () => {
       5e-324,
       Number.MAX_VALUE,
       -Number.MIN_VALUE,
-      123456789.123456789,
+      123456789.12345679,
       71.2,
       ...Array.from(
         { length: 1000 },
