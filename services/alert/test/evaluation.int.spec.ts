@@ -155,6 +155,24 @@ describe('alert evaluation on the telemetry feed', () => {
     expect(await raisedFor(asset)).toHaveLength(1);
   });
 
+  it('raises a no-data alert again after maintenance when the asset is still silent', async () => {
+    const asset = await h.registerAsset('gearbox');
+    await rule(asset, { condition: { kind: 'no_data', seconds: 60 } });
+    await h.changeStatus(asset, 'commissioning', 'active');
+    await h.changeStatus(asset, 'active', 'maintenance');
+    const evaluator = new Evaluator({ clock: h.clock, ids: uuidV7Ids });
+    expect(await evaluator.checkSilence(h.db.pool)).toBe(0); // watching starts now
+    h.clock.advance(61_000);
+    expect(await evaluator.checkSilence(h.db.pool)).toBe(1);
+    expect((await alertsOf(asset)).map((a) => a.status)).toEqual(['suppressed']);
+    await h.changeStatus(asset, 'maintenance', 'active');
+    expect((await alertsOf(asset)).map((a) => a.status)).toEqual(['cleared']);
+    // Still silent: the next check raises it, now that nothing suppresses it.
+    expect(await evaluator.checkSilence(h.db.pool)).toBe(1);
+    expect((await alertsOf(asset)).map((a) => a.status)).toEqual(['cleared', 'firing']);
+    expect(await raisedFor(asset)).toHaveLength(1);
+  });
+
   it('clears the alerts of a decommissioned asset and raises nothing for it', async () => {
     const asset = await h.registerAsset('gearbox');
     await rule(asset);
@@ -190,6 +208,38 @@ describe('alert evaluation on the telemetry feed', () => {
     expect((await alertsOf(asset)).map((a) => a.status)).toEqual(['firing']);
     await h.deliver(h.reading(asset, 'temperature', h.clock.now().getTime(), 50));
     expect((await alertsOf(asset)).map((a) => a.status)).toEqual(['cleared']);
+    // The data restarted the clock: silent again for the rule's minute, it fires a second episode.
+    h.clock.advance(59_000);
+    expect(await evaluator.checkSilence(h.db.pool)).toBe(0);
+    h.clock.advance(2_000);
+    expect(await evaluator.checkSilence(h.db.pool)).toBe(1);
+    expect((await alertsOf(asset)).map((a) => [a.status, a.episode])).toEqual([
+      ['cleared', 1],
+      ['firing', 2],
+    ]);
+  });
+
+  it('fires a no-data rule on its new deadline when its for-time changes', async () => {
+    const asset = await h.registerAsset('gearbox');
+    const created = await rule(asset, { condition: { kind: 'no_data', seconds: 60 }, forSeconds: 30 });
+    const evaluator = new Evaluator({ clock: h.clock, ids: uuidV7Ids });
+    expect(await evaluator.checkSilence(h.db.pool)).toBe(0); // watching starts now: due in 90 s
+    h.clock.advance(30_000);
+    const changed = await h.service.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/alert-rules/${created.id}`,
+      payload: { forSeconds: 0 },
+    });
+    expect(changed.statusCode).toBe(200);
+    h.clock.advance(29_000);
+    expect(await evaluator.checkSilence(h.db.pool)).toBe(0);
+    h.clock.advance(2_000); // 61 s of silence: due with the new for-time, not at 90 s
+    expect(await evaluator.checkSilence(h.db.pool)).toBe(1);
+    // Firing, it has no deadline.
+    const { rows } = await h.db.pool.query('SELECT silent_at FROM eval_state WHERE rule_id = $1', [
+      created.id,
+    ]);
+    expect(rows).toEqual([{ silent_at: null }]);
   });
 
   it('watches the assets of a type no-data rule, seeding their states only when told to', async () => {

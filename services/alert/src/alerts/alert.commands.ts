@@ -21,6 +21,7 @@ import {
 } from '@assetops/platform';
 import { initialState } from '../evaluation/engine.js';
 import { appendHistory } from '../evaluation/evaluator.js';
+import { silentAtSql } from '../rules/rule.model.js';
 import { ALERT_COLUMNS, type AlertRow, findAlert } from './alert.store.js';
 
 export interface AlertCommandDeps {
@@ -108,6 +109,19 @@ export async function acknowledgeAlert(
 const OPEN_STATUSES: readonly AlertStatus[] = ['pending', 'firing', 'acknowledged', 'suppressed'];
 
 /**
+ * Sets the no-data deadlines of a rule's evaluation rows again from their last-seen times (after
+ * its `for` time changed without a reset): a firing alert keeps none.
+ */
+export async function refreshSilenceDeadlines(tx: PoolClient, ruleId: string): Promise<void> {
+  await tx.query(
+    `UPDATE eval_state e SET silent_at = CASE WHEN e.state->>'phase' <> 'firing' THEN ${silentAtSql('e.last_seen_at')} END
+       FROM rules r
+      WHERE r.id = e.rule_id AND e.rule_id = $1`,
+    [ruleId],
+  );
+}
+
+/**
  * Ends a rule's open alerts (`cause`: 'rule deleted', 'rule disabled', 'rule changed') and its
  * evaluation on every asset: `delete` removes the evaluation rows (the rule is gone), `reset` puts
  * them back to idle and restarts the no-data clock at now (the episode count is kept, so a later
@@ -165,7 +179,9 @@ export async function clearAlertsOfRule(
     await tx.query('DELETE FROM eval_state WHERE rule_id = $1', [ruleId]);
   } else {
     await tx.query(
-      'UPDATE eval_state SET state = $2, alert_id = NULL, last_seen_at = $3 WHERE rule_id = $1',
+      `UPDATE eval_state e SET state = $2, alert_id = NULL, last_seen_at = $3, silent_at = ${silentAtSql('$3::timestamptz')}
+         FROM rules r
+        WHERE r.id = e.rule_id AND e.rule_id = $1`,
       [ruleId, JSON.stringify(initialState()), now],
     );
   }

@@ -16,6 +16,7 @@ import {
 } from '@assetops/platform';
 import { appendHistory } from '../evaluation/evaluator.js';
 import type { ProfileRule } from '../rules/profiles.js';
+import { silentAtSql } from '../rules/rule.model.js';
 import { initializeThresholds } from './onboarding-handlers.js';
 
 export interface AssetHandlerDeps {
@@ -99,9 +100,11 @@ export async function closeAlerts(
   for (const a of rows) {
     await appendHistory(tx, a.id, { status: 'cleared', at: now, value: null, cause, severity: a.severity });
     await tx.query(
-      `UPDATE eval_state SET alert_id = NULL,
-              state = state || '{"phase": "idle", "since": null, "clearingSince": null, "escalated": false}'::jsonb
-        WHERE rule_id = $1 AND asset_id = $2`,
+      `UPDATE eval_state e SET alert_id = NULL,
+              state = e.state || '{"phase": "idle", "since": null, "clearingSince": null, "escalated": false}'::jsonb,
+              silent_at = ${silentAtSql('e.last_seen_at')}
+         FROM rules r
+        WHERE r.id = e.rule_id AND e.rule_id = $1 AND e.asset_id = $2`,
       [a.rule_id, assetId],
     );
     if (a.status === 'firing' || a.status === 'acknowledged') {

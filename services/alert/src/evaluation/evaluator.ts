@@ -17,7 +17,7 @@ import {
   withTransaction,
 } from '@assetops/platform';
 import { Counter, type Registry } from 'prom-client';
-import { RULE_COLUMNS_R, type RuleRow, specOf, toRule } from '../rules/rule.model.js';
+import { RULE_COLUMNS_R, type RuleRow, silentAtSql, specOf, toRule } from '../rules/rule.model.js';
 import {
   describeCondition,
   type EvalState,
@@ -25,6 +25,7 @@ import {
   evaluateSilence,
   initialState,
   type Sample,
+  silenceMs,
   type Transition,
 } from './engine.js';
 
@@ -151,7 +152,7 @@ export class Evaluator {
       [ruleRows.map((r) => r.id), ruleRows.map((r) => r.pair_asset)],
     );
     const states = new Map(stateRows.map((r) => [`${r.rule_id}|${r.asset_id}`, r as StateRow]));
-    const touched = new Map<string, { ruleId: string; assetId: string }>();
+    const touched = new Map<string, { ruleId: string; assetId: string; silenceMs: number | null }>();
     const out: EventEnvelope[] = [];
     for (const event of events) {
       const d = event.data;
@@ -163,8 +164,9 @@ export class Evaluator {
       for (const rule of rules) {
         const key = `${rule.id}|${d.assetId}`;
         const current = states.get(key) ?? { state: initialState(), alert_id: null, episodes: 0 };
-        touched.set(key, { ruleId: rule.id, assetId: d.assetId });
-        const outcome = evaluate(specOf(rule), current.state, sample);
+        const spec = specOf(rule);
+        touched.set(key, { ruleId: rule.id, assetId: d.assetId, silenceMs: silenceMs(spec) });
+        const outcome = evaluate(spec, current.state, sample);
         if (outcome.late) {
           this.late?.inc();
           states.set(key, current);
@@ -181,13 +183,15 @@ export class Evaluator {
       const keys = [...touched.entries()];
       const saved = keys.map(([key]) => states.get(key)!);
       await tx.query(
-        `INSERT INTO eval_state (rule_id, asset_id, state, alert_id, episodes, last_seen_at)
-         SELECT u.rule_id, u.asset_id, u.state, u.alert_id, u.episodes, $6
-           FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[], $4::uuid[], $5::int4[])
-                AS u(rule_id, asset_id, state, alert_id, episodes)
+        // A no-data rule's check falls due its silence after now, unless its alert fires.
+        `INSERT INTO eval_state (rule_id, asset_id, state, alert_id, episodes, last_seen_at, silent_at)
+         SELECT u.rule_id, u.asset_id, u.state, u.alert_id, u.episodes, $6::timestamptz,
+                CASE WHEN u.state->>'phase' <> 'firing' THEN $6::timestamptz + u.silence_ms * interval '1 millisecond' END
+           FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[], $4::uuid[], $5::int4[], $7::float8[])
+                AS u(rule_id, asset_id, state, alert_id, episodes, silence_ms)
          ON CONFLICT (rule_id, asset_id) DO UPDATE
            SET state = excluded.state, alert_id = excluded.alert_id, episodes = excluded.episodes,
-               last_seen_at = excluded.last_seen_at`,
+               last_seen_at = excluded.last_seen_at, silent_at = excluded.silent_at`,
         [
           keys.map(([, k]) => k.ruleId),
           keys.map(([, k]) => k.assetId),
@@ -195,6 +199,7 @@ export class Evaluator {
           saved.map((s) => s.alert_id),
           saved.map((s) => s.episodes),
           this.deps.clock.now(),
+          keys.map(([, k]) => k.silenceMs),
         ],
       );
     }
@@ -215,13 +220,13 @@ export class Evaluator {
       // Asset rules and type rules apart: each is a plain equi-join (one join on an OR would be a
       // nested loop over rules and assets).
       await pool.query(
-        `INSERT INTO eval_state (rule_id, asset_id, state, last_seen_at)
-         SELECT t.rule_id, t.asset_id, $1::jsonb, $2
-           FROM (SELECT r.id AS rule_id, a.asset_id
+        `INSERT INTO eval_state (rule_id, asset_id, state, last_seen_at, silent_at)
+         SELECT t.rule_id, t.asset_id, $1::jsonb, $2, t.silent_at
+           FROM (SELECT r.id AS rule_id, a.asset_id, ${silentAtSql('$2::timestamptz')} AS silent_at
                    FROM rules r JOIN known_assets a ON a.asset_id = r.asset_id
                   WHERE r.enabled AND r.condition->>'kind' = 'no_data' AND a.status <> 'decommissioned'
                  UNION ALL
-                 SELECT r.id, a.asset_id
+                 SELECT r.id, a.asset_id, ${silentAtSql('$2::timestamptz')}
                    FROM rules r JOIN known_assets a ON a.asset_type = r.asset_type
                   WHERE r.asset_id IS NULL AND r.enabled AND r.condition->>'kind' = 'no_data'
                     AND a.status <> 'decommissioned') t
@@ -232,8 +237,8 @@ export class Evaluator {
     }
     const { rows: due } = await pool.query<{ rule_id: string; asset_id: string }>(
       `SELECT e.rule_id, e.asset_id FROM eval_state e JOIN rules r ON r.id = e.rule_id
-        WHERE r.enabled AND r.condition->>'kind' = 'no_data' AND e.state->>'phase' <> 'firing'
-          AND e.last_seen_at + ((r.condition->>'seconds')::float8 * 1000 + r.for_ms) * interval '1 millisecond' <= $1
+        WHERE e.silent_at <= $1 AND r.enabled AND r.condition->>'kind' = 'no_data' AND e.state->>'phase' <> 'firing'
+        ORDER BY e.silent_at
         LIMIT 1000`,
       [now],
     );
@@ -248,10 +253,23 @@ export class Evaluator {
           [rule_id, asset_id],
         );
         const row = rows[0];
-        if (!row || row.status === 'decommissioned') return 0;
+        if (!row) return 0; // held by an evaluation: due again on the next check
         const rule = toRule(row);
-        const outcome = evaluateSilence(specOf(rule), row.state, row.last_seen_at.getTime(), now.getTime());
-        if (outcome.transitions.length === 0) return 0;
+        const spec = specOf(rule);
+        const outcome = evaluateSilence(spec, row.state, row.last_seen_at.getTime(), now.getTime());
+        if (outcome.transitions.length === 0 || row.status === 'decommissioned') {
+          // Not due after all (its deadline was set for an earlier form of the rule), or nothing to
+          // watch: the deadline is set again from the row, so the check stops reading it every tick.
+          const silence = silenceMs(spec);
+          await tx.query('UPDATE eval_state SET silent_at = $3 WHERE rule_id = $1 AND asset_id = $2', [
+            rule_id,
+            asset_id,
+            silence === null || row.status === 'decommissioned' || row.state.phase === 'firing'
+              ? null
+              : new Date(row.last_seen_at.getTime() + silence),
+          ]);
+          return 0;
+        }
         const events: EventEnvelope[] = [];
         const next = await this.apply(
           tx,
@@ -264,7 +282,8 @@ export class Evaluator {
           events,
         );
         await tx.query(
-          'UPDATE eval_state SET state = $3, alert_id = $4, episodes = $5 WHERE rule_id = $1 AND asset_id = $2',
+          // Firing: no deadline until data comes again.
+          'UPDATE eval_state SET state = $3, alert_id = $4, episodes = $5, silent_at = NULL WHERE rule_id = $1 AND asset_id = $2',
           [rule_id, asset_id, JSON.stringify(outcome.state), next.alert_id, next.episodes],
         );
         await appendToOutbox(tx, events);

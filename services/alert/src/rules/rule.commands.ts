@@ -9,7 +9,7 @@ import {
   PreconditionFailedError,
   withTransaction,
 } from '@assetops/platform';
-import { clearAlertsOfRule } from '../alerts/alert.commands.js';
+import { clearAlertsOfRule, refreshSilenceDeadlines } from '../alerts/alert.commands.js';
 import { RULE_COLUMNS, type RuleRow, toRule } from './rule.model.js';
 import { loadRuleForUpdate } from './rule.queries.js';
 import { insertRule, validateRule } from './rule.store.js';
@@ -82,6 +82,8 @@ export async function updateRule(
         await clearAlertsOfRule(tx, deps, ruleId, 'rule changed', 'reset', meta);
       } else if (!current.enabled && merged.enabled) {
         await clearAlertsOfRule(tx, deps, ruleId, 'rule enabled', 'reset', meta);
+      } else if (merged.condition.kind === 'no_data') {
+        await refreshSilenceDeadlines(tx, ruleId); // its `for` time may have changed
       }
       return toRule(rows[0]!);
     }),

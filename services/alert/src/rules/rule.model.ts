@@ -24,6 +24,14 @@ export interface RuleRow {
 export const RULE_COLUMNS = `id, name, asset_id, asset_type, metric, condition, severity, for_ms, clear,
   keep_firing_ms, escalation, enabled, origin, version, created_at, updated_at`;
 
+/**
+ * SQL: when the evaluation of rule `r` falls due for a no-data check, counted from `lastSeen` (the
+ * rule's silence plus its `for` time, as `silenceMs` in the engine); NULL for other kinds of rule and
+ * for a disabled rule.
+ */
+export const silentAtSql = (lastSeen: string, r = 'r') =>
+  `CASE WHEN ${r}.enabled AND ${r}.condition->>'kind' = 'no_data' THEN ${lastSeen} + ((${r}.condition->>'seconds')::float8 * 1000 + ${r}.for_ms) * interval '1 millisecond' END`;
+
 /** {@link RULE_COLUMNS} of the table aliased `r`, for joins. */
 export const RULE_COLUMNS_R = RULE_COLUMNS.replaceAll(/(\w+)/g, 'r.$1');
 
