@@ -219,6 +219,34 @@ describe('alert evaluation on the telemetry feed', () => {
     ]);
   });
 
+  it('counts a no-data silence from the last data, moving a deadline that passed while data came', async () => {
+    const asset = await h.registerAsset('gearbox');
+    const created = await rule(asset, { condition: { kind: 'no_data', seconds: 60 } });
+    const evaluator = new Evaluator({ clock: h.clock, ids: uuidV7Ids });
+    const deadline = async () =>
+      (
+        await h.db.pool.query<{ silent_at: Date | null }>(
+          'SELECT silent_at FROM eval_state WHERE rule_id = $1',
+          [created.id],
+        )
+      ).rows[0]!.silent_at?.getTime();
+    expect(await evaluator.checkSilence(h.db.pool)).toBe(0); // watching starts now
+    const start = h.clock.now().getTime();
+    expect(await deadline()).toBe(start + 60_000);
+    h.clock.advance(30_000);
+    await h.deliver(h.reading(asset, 'temperature', h.clock.now().getTime(), 50)); // data at +30 s
+    expect(await deadline()).toBe(start + 60_000); // kept: a lower bound, moved once it passes
+    h.clock.advance(31_000);
+    expect(await evaluator.checkSilence(h.db.pool)).toBe(0); // +61 s: silent for 31 s only
+    expect(await deadline()).toBe(start + 90_000);
+    h.clock.advance(28_000);
+    expect(await evaluator.checkSilence(h.db.pool)).toBe(0);
+    h.clock.advance(2_000); // +91 s: silent for 61 s
+    expect(await evaluator.checkSilence(h.db.pool)).toBe(1);
+    expect((await alertsOf(asset)).map((a) => a.status)).toEqual(['firing']);
+    expect(await deadline()).toBeUndefined(); // none while it fires
+  });
+
   it('fires a no-data rule on its new deadline when its for-time changes', async () => {
     const asset = await h.registerAsset('gearbox');
     const created = await rule(asset, { condition: { kind: 'no_data', seconds: 60 }, forSeconds: 30 });

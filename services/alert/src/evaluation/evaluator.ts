@@ -183,7 +183,10 @@ export class Evaluator {
       const keys = [...touched.entries()];
       const saved = keys.map(([key]) => states.get(key)!);
       await tx.query(
-        // A no-data rule's check falls due its silence after now, unless its alert fires.
+        // A no-data rule's deadline (silent_at) is its silence after now, or none while its alert
+        // fires. A row that has one keeps it: an earlier deadline is a lower bound, which the check
+        // moves on when it passes (see checkSilence); rewriting it on every window would make every
+        // update of the row touch its indexes.
         `INSERT INTO eval_state (rule_id, asset_id, state, alert_id, episodes, last_seen_at, silent_at)
          SELECT u.rule_id, u.asset_id, u.state, u.alert_id, u.episodes, $6::timestamptz,
                 CASE WHEN u.state->>'phase' <> 'firing' THEN $6::timestamptz + u.silence_ms * interval '1 millisecond' END
@@ -191,7 +194,8 @@ export class Evaluator {
                 AS u(rule_id, asset_id, state, alert_id, episodes, silence_ms)
          ON CONFLICT (rule_id, asset_id) DO UPDATE
            SET state = excluded.state, alert_id = excluded.alert_id, episodes = excluded.episodes,
-               last_seen_at = excluded.last_seen_at, silent_at = excluded.silent_at`,
+               last_seen_at = excluded.last_seen_at,
+               silent_at = CASE WHEN excluded.silent_at IS NOT NULL THEN coalesce(eval_state.silent_at, excluded.silent_at) END`,
         [
           keys.map(([, k]) => k.ruleId),
           keys.map(([, k]) => k.assetId),
@@ -235,6 +239,21 @@ export class Evaluator {
         [JSON.stringify(initialState()), now],
       );
     }
+    // Deadlines that passed while data kept coming move to the last data plus the silence (and a
+    // rule disabled or no longer a no-data one loses its deadline). Rows an evaluation holds are
+    // skipped, never waited for: they are moved on the next check.
+    await pool.query(
+      `WITH passed AS (
+         SELECT rule_id, asset_id FROM eval_state
+          WHERE silent_at <= $1 AND state->>'phase' <> 'firing'
+          ORDER BY rule_id, asset_id
+          FOR UPDATE SKIP LOCKED)
+       UPDATE eval_state e SET silent_at = ${silentAtSql('e.last_seen_at')}
+         FROM passed p, rules r
+        WHERE e.rule_id = p.rule_id AND e.asset_id = p.asset_id AND r.id = e.rule_id
+          AND (${silentAtSql('e.last_seen_at')} IS NULL OR ${silentAtSql('e.last_seen_at')} > $1)`,
+      [now],
+    );
     const { rows: due } = await pool.query<{ rule_id: string; asset_id: string }>(
       `SELECT e.rule_id, e.asset_id FROM eval_state e JOIN rules r ON r.id = e.rule_id
         WHERE e.silent_at <= $1 AND r.enabled AND r.condition->>'kind' = 'no_data' AND e.state->>'phase' <> 'firing'
