@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { DEVICE_TELEMETRY_TOPIC } from '@assetops/contracts';
 import {
   type AccessControl,
   createAccessControl,
@@ -28,7 +29,7 @@ import { type DemoOptions, type RunningDemo, startDemo } from './demo/index.js';
 import { type EmbeddedPostgresServer, startEmbeddedPostgres } from './embedded-postgres.js';
 import { isLoopback, startMqttBroker } from './mqtt-broker.js';
 import { type RunningService, runService } from './run-service.js';
-import { generateSecret, loadLocalSecrets } from './secrets.js';
+import { loadLocalSecrets } from './secrets.js';
 import { databaseServices, peerUrlEnv, serviceDefinitions } from './services.js';
 
 export interface AllInOneOptions {
@@ -95,21 +96,23 @@ export async function startAllInOne(opts: AllInOneOptions): Promise<AllInOne> {
   try {
     // First: a taken port fails at once (not after PostgreSQL started), and the broker stops after
     // the services, so telemetry writes and acknowledges what it received before it goes away.
-    // The telemetry service logs in with MQTT_USERNAME/MQTT_PASSWORD when set, else with an
-    // account generated for this run. Devices log in with device tokens (checked by the gateway's
-    // access control, bound once it runs). Anonymous clients are the development default on a
-    // loopback address only (MQTT_ALLOW_ANONYMOUS; never by default once the broker is reachable
-    // from the network, or once MQTT_USERNAME is set).
+    // The telemetry service takes device messages from the broker in this process (its intake),
+    // before the broker acknowledges them: a device's PUBACK means its readings are committed.
+    // MQTT_USERNAME/MQTT_PASSWORD, when set, is an account that may publish and subscribe to
+    // anything. Devices log in with device tokens (checked by the gateway's access control, bound
+    // once it runs). Anonymous clients are the development default on a loopback address only
+    // (MQTT_ALLOW_ANONYMOUS; never by default once the broker is reachable from the network, or
+    // once MQTT_USERNAME is set).
     const mqttHost = opts.mqtt?.host ?? '127.0.0.1';
     const ownMqttAccount = Boolean(env.MQTT_USERNAME && env.MQTT_PASSWORD);
-    const serviceAccount = ownMqttAccount
-      ? { username: env.MQTT_USERNAME!, password: env.MQTT_PASSWORD! }
-      : { username: 'assetops-internal', password: generateSecret() };
     let access: AccessControl | undefined;
     const brokerOptions = {
       host: mqttHost,
       port: opts.mqtt?.port ?? 0,
-      credentials: serviceAccount,
+      credentials: ownMqttAccount
+        ? { username: env.MQTT_USERNAME!, password: env.MQTT_PASSWORD! }
+        : undefined,
+      intakeTopics: [env.MQTT_TOPIC || DEVICE_TELEMETRY_TOPIC],
       allowAnonymous: allowAnonymousMqtt(env.MQTT_ALLOW_ANONYMOUS, isLoopback(mqttHost) && !ownMqttAccount),
       devices: {
         login: async (username: string | undefined, password: string) =>
@@ -134,12 +137,8 @@ export async function startAllInOne(opts: AllInOneOptions): Promise<AllInOne> {
     });
     stack.push(() => broker.stop());
     logger.info({ url: broker.url }, 'embedded MQTT broker started');
-    const serviceEnv = {
-      ...env,
-      MQTT_URL: broker.url,
-      MQTT_USERNAME: serviceAccount.username,
-      MQTT_PASSWORD: serviceAccount.password,
-    };
+    // The telemetry service takes device messages through the intake, not as a client of a broker.
+    const { MQTT_URL: _ownBroker, ...serviceEnv } = env;
 
     let adminUrl: string;
     let embeddedPostgresPort: number | undefined;
@@ -188,6 +187,7 @@ export async function startAllInOne(opts: AllInOneOptions): Promise<AllInOne> {
         port: 0,
         logger: serviceLogger(name),
         startRelay: false,
+        ...(name === 'telemetry' ? { mqttIntake: broker.intake } : {}),
       });
       services[name] = running;
       stack.push(() => running.stop());

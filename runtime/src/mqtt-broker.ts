@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
-import { ConfigError, type Logger } from '@assetops/platform';
+import { ConfigError, type Logger, type MqttIntake } from '@assetops/platform';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 
 export interface MqttBrokerOptions {
@@ -20,6 +20,12 @@ export interface MqttBrokerOptions {
   allowAnonymous?: boolean | undefined;
   /** Device logins: the password is a device token, checked by the gateway's access control. */
   devices?: MqttDeviceAuth | undefined;
+  /**
+   * Topics whose messages go to a service in this process before they are acknowledged (see
+   * `intake`): while no handler is attached for one, its messages are refused (the device is
+   * disconnected and sends them again), never acknowledged and dropped.
+   */
+  intakeTopics?: readonly string[] | undefined;
   logger?: Logger | undefined;
 }
 
@@ -43,6 +49,8 @@ export interface EmbeddedMqttBroker {
   /** `mqtt://host:port` to connect to (a loopback address when listening on every interface). */
   url: string;
   port: number;
+  /** Where a service of this process takes the messages of the intake topics. */
+  intake: MqttIntake;
   stop(): Promise<void>;
 }
 
@@ -69,6 +77,33 @@ export async function startMqttBroker(opts: MqttBrokerOptions): Promise<Embedded
     const error = new Error(message) as AuthenticateError;
     error.returnCode = code;
     done(error, false);
+  };
+  const intakeTopics = opts.intakeTopics ?? [];
+  const handlers = new Map<string, (topic: string, payload: Buffer) => Promise<void>>();
+  const intake: MqttIntake = {
+    attach(filter, handle) {
+      if (handlers.has(filter)) throw new Error(`an intake handler is attached to ${filter} already`);
+      handlers.set(filter, handle);
+      return () => {
+        if (handlers.get(filter) === handle) handlers.delete(filter);
+      };
+    },
+  };
+  // The message's handler (after the device's own check): the broker goes on, and acknowledges,
+  // once it is done.
+  const takeIn = (topic: string, payload: Buffer | string, done: (error: Error | null) => void) => {
+    for (const [filter, handle] of handlers) {
+      if (!topicMatches(filter, topic)) continue;
+      handle(topic, Buffer.isBuffer(payload) ? payload : Buffer.from(payload)).then(
+        () => done(null),
+        (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
+      );
+      return;
+    }
+    if (intakeTopics.some((filter) => topicMatches(filter, topic))) {
+      return done(new Error(`nothing takes messages on ${topic} now; send it again later`));
+    }
+    done(null);
   };
   const broker = await Aedes.createBroker({
     authenticate: (client, username, password, done) => {
@@ -110,9 +145,12 @@ export async function startMqttBroker(opts: MqttBrokerOptions): Promise<Embedded
     },
     authorizePublish: (client, packet, done) => {
       const session = client ? deviceSessions.get(client) : undefined;
-      if (session === undefined || !opts.devices) return done(null);
+      if (session === undefined || !opts.devices) return takeIn(packet.topic, packet.payload, done);
       opts.devices.mayPublish(session, packet.topic).then(
-        (allowed) => done(allowed ? null : new Error(`not allowed to publish to ${packet.topic}`)),
+        (allowed) =>
+          allowed
+            ? takeIn(packet.topic, packet.payload, done)
+            : done(new Error(`not allowed to publish to ${packet.topic}`)),
         (err: unknown) => done(err as Error),
       );
     },
@@ -148,6 +186,7 @@ export async function startMqttBroker(opts: MqttBrokerOptions): Promise<Embedded
   return {
     url: `mqtt://${connectHost(opts.host)}:${port}`,
     port,
+    intake,
     async stop() {
       // Closing the broker disconnects its clients; only then can the server finish closing.
       await new Promise<void>((resolve) => broker.close(() => resolve()));
@@ -180,6 +219,18 @@ function same(given: string, expected: string): boolean {
   // Hashes first: equal lengths for timingSafeEqual, and no early exit on a length mismatch.
   const digest = (text: string) => createHash('sha256').update(text).digest();
   return timingSafeEqual(digest(given), digest(expected));
+}
+
+/** Whether an MQTT topic matches a filter (`+`: one level, `#`: this level and every one below). */
+export function topicMatches(filter: string, topic: string): boolean {
+  const want = filter.split('/');
+  const got = topic.split('/');
+  for (let i = 0; i < want.length; i++) {
+    if (want[i] === '#') return true;
+    if (i >= got.length) return false;
+    if (want[i] !== '+' && want[i] !== got[i]) return false;
+  }
+  return want.length === got.length;
 }
 
 /** Whether a listen address is reachable from this machine only. */

@@ -6,6 +6,7 @@ import {
   type EventBus,
   type Logger,
   loadConfig,
+  type MqttIntake,
   messagingMigrations,
   type Pool,
   registerDeadLetterRoutes,
@@ -41,6 +42,8 @@ export interface RunServiceOptions {
   logger?: Logger;
   /** Start the outbox relay at once (one service per process) or later via `startRelay()`. */
   startRelay?: boolean;
+  /** The embedded MQTT broker's intake (the all-in-one runtime), for the service that takes device messages. */
+  mqttIntake?: MqttIntake;
 }
 
 /**
@@ -62,6 +65,7 @@ export async function runService(def: ServiceDefinition, opts: RunServiceOptions
     pool: opts.pool,
     bus: opts.bus,
     env: opts.env,
+    ...(opts.mqttIntake ? { mqttIntake: opts.mqttIntake } : {}),
   });
   // Every service answers for its own dead letters, the same way (inspection and redrive).
   registerDeadLetterRoutes(instance.app, { pool: opts.pool, service: def.name });

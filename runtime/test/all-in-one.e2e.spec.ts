@@ -4,7 +4,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { EventEnvelope } from '@assetops/contracts';
-import { createLogger, dropServiceDatabase } from '@assetops/platform';
+import { createLogger, createPool, dropServiceDatabase, withDatabase } from '@assetops/platform';
 import { testEnv } from '@assetops/platform/testkit';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -382,5 +382,60 @@ describe('asset API through the gateway (all-in-one runtime)', () => {
       ['flow', 31],
       ['temperature', 6.5],
     ]);
+  });
+
+  it("acknowledges a device's MQTT message (PUBACK) only once its readings are committed", async () => {
+    const asset = (await api('POST', '/api/v1/assets', { name: 'Chiller 3', type: 'chiller' })).body;
+    const known = Date.now() + 5_000;
+    while (
+      (await api('GET', `/api/v1/assets/${asset.id}/telemetry/latest`)).status === 404 &&
+      Date.now() < known
+    ) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const telemetryDb = createPool({
+      connectionString: withDatabase(testEnv.databaseUrl, `${prefix}_telemetry`),
+      applicationName: 'e2e-puback',
+      max: 2,
+    });
+    const stored = async () =>
+      Number(
+        (
+          await telemetryDb.query<{ n: string }>(
+            'SELECT count(*) AS n FROM readings JOIN series USING (series_id) WHERE series.asset_id = $1',
+            [asset.id],
+          )
+        ).rows[0]!.n,
+      );
+    const device = await mqtt.connectAsync(platform.mqttUrl, { clientId: `device-${asset.id.slice(0, 8)}` });
+    const holder = await telemetryDb.connect();
+    try {
+      // The readings table locked: the message's batch cannot commit yet.
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE readings IN ACCESS EXCLUSIVE MODE');
+      let acknowledged = false;
+      const published = device
+        .publishAsync(
+          `assetops/${asset.id}/telemetry`,
+          JSON.stringify({
+            ts: new Date(Date.now() - 1_000).toISOString(),
+            values: { temperature: 7, flow: 30 },
+          }),
+          { qos: 1 },
+        )
+        .then(() => {
+          acknowledged = true;
+        });
+      await new Promise((r) => setTimeout(r, 750));
+      expect(acknowledged).toBe(false);
+      await holder.query('ROLLBACK');
+      await published;
+      // Acknowledged: its readings are in the database already.
+      expect(await stored()).toBe(2);
+    } finally {
+      holder.release();
+      await device.endAsync();
+      await telemetryDb.end();
+    }
   });
 });

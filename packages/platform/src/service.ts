@@ -21,6 +21,23 @@ export interface ServiceContext {
   bus: EventBus;
   /** The process environment (or a test's), for the service's own settings. */
   env: Record<string, string | undefined>;
+  /**
+   * Device messages handed over in this process by an embedded MQTT broker (the all-in-one
+   * runtime); absent when the service reaches its broker over the network (`MQTT_URL`).
+   */
+  mqttIntake?: MqttIntake;
+}
+
+/**
+ * An MQTT broker in the same process, handing messages to a service before it acknowledges them.
+ * A device's message on a topic matching an attached filter goes to `handle` first: the broker
+ * answers the device (PUBACK) and passes the message on to subscribers only once the returned
+ * promise resolved. A rejection disconnects the device, which sends the message again, and so does
+ * a message arriving while nothing is attached to the broker's intake topics.
+ */
+export interface MqttIntake {
+  /** Attaches the handler of a topic filter (`+`, `#` wildcards); returns what detaches it. */
+  attach(filter: string, handle: (topic: string, payload: Buffer) => Promise<void>): () => void;
 }
 
 /** The events a service consumes: handlers by CloudEvents type, from the named producing services. */

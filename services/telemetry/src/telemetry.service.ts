@@ -63,7 +63,7 @@ export async function createTelemetryService(ctx: ServiceContext): Promise<Servi
   // Roll-up tiers and latest values, merged from what ingest appended (queries stay exact meanwhile).
   const rollups = createRollupAggregator({ pool: ctx.pool, logger: ctx.logger });
 
-  // Device telemetry over MQTT, when a broker is configured (MQTT_URL).
+  // Device telemetry over MQTT: from the embedded broker (all-in-one), or from MQTT_URL when set.
   const mqtt = mqttIngestFromConfig(config, ctx, ingestor);
 
   const app = await createHttpApp({

@@ -1,6 +1,9 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { MetricNameSchema } from '../events/telemetry.events.js';
 
+/** The MQTT topic filter of device telemetry: devices publish to `assetops/<assetId>/telemetry`. */
+export const DEVICE_TELEMETRY_TOPIC = 'assetops/+/telemetry';
+
 /**
  * One reading as a client sends it. Validation of each reading happens in the service (so that one
  * bad reading is rejected with its index and reason while the others are stored); the body schema

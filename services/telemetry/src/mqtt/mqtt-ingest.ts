@@ -1,6 +1,7 @@
 import {
   type Logger,
   loadConfig,
+  type MqttIntake,
   type Pool,
   type RetryPolicy,
   type ServiceContext,
@@ -249,8 +250,9 @@ function mqttMetrics(registry: Registry, heldReadings: () => number) {
 }
 
 /**
- * The service's MQTT ingest from its settings: none without `MQTT_URL`; the rest of the MQTT
- * settings (`mqttIngestConfigSpec`) are read from the environment only when it is set.
+ * The service's MQTT ingest from its settings: from the embedded broker's intake when the runtime
+ * gives one (all-in-one), else as a client of `MQTT_URL`, else none; the rest of the MQTT settings
+ * (`mqttIngestConfigSpec`) are read from the environment only then.
  */
 export function mqttIngestFromConfig(
   broker: {
@@ -258,9 +260,23 @@ export function mqttIngestFromConfig(
     MQTT_USERNAME?: string | undefined;
     MQTT_PASSWORD?: string | undefined;
   },
-  ctx: Pick<ServiceContext, 'env' | 'pool' | 'logger' | 'metrics'>,
+  ctx: Pick<ServiceContext, 'env' | 'pool' | 'logger' | 'metrics' | 'mqttIntake'>,
   ingestor: Pick<Ingestor, 'ingest' | 'limits'>,
 ): MqttIngest | undefined {
+  if (ctx.mqttIntake) {
+    const settings = loadConfig(mqttIngestConfigSpec, ctx.env);
+    return createMqttIntakeIngest({
+      intake: ctx.mqttIntake,
+      topic: settings.MQTT_TOPIC,
+      maxBatchReadings: settings.MQTT_BATCH_SIZE,
+      flushIntervalMs: settings.MQTT_FLUSH_INTERVAL,
+      stopTimeoutMs: settings.MQTT_STOP_TIMEOUT,
+      ingestor,
+      pool: ctx.pool,
+      logger: ctx.logger,
+      metrics: ctx.metrics,
+    });
+  }
   if (!broker.MQTT_URL) return undefined;
   const settings = loadConfig(mqttIngestConfigSpec, ctx.env);
   return createMqttIngest({
@@ -277,6 +293,70 @@ export function mqttIngestFromConfig(
     logger: ctx.logger,
     metrics: ctx.metrics,
   });
+}
+
+export interface MqttIntakeIngestOptions
+  extends Omit<MqttIngestOptions, 'url' | 'username' | 'password' | 'clientId' | 'startTimeoutMs'> {
+  /** The embedded broker in this process (the all-in-one runtime). */
+  intake: MqttIntake;
+}
+
+/**
+ * Device telemetry taken from a broker in this process: each message of the topic is handed over
+ * before the broker acknowledges it, and the returned promise resolves once its readings (and its
+ * dead letter, when any of it was rejected) are committed — so the device's PUBACK means durable,
+ * and a message the process dies holding was never acknowledged (the device sends it again). The
+ * broker reads no further message of a device until those of its last read are acknowledged.
+ */
+export function createMqttIntakeIngest(opts: MqttIntakeIngestOptions): MqttIngest {
+  const logger = opts.logger.child({ component: 'mqtt-ingest' });
+  const metrics = opts.metrics ? mqttMetrics(opts.metrics, () => batcher?.heldReadings ?? 0) : undefined;
+  const root = topicRoot(opts.topic);
+  let batcher: MqttBatcher | undefined;
+  let detach: (() => void) | undefined;
+  return {
+    async start() {
+      if (batcher) return;
+      const taking = new MqttBatcher({
+        ingestor: opts.ingestor,
+        pool: opts.pool,
+        logger,
+        metrics,
+        ...(opts.maxBatchReadings === undefined ? {} : { maxBatchReadings: opts.maxBatchReadings }),
+        ...(opts.flushIntervalMs === undefined ? {} : { flushIntervalMs: opts.flushIntervalMs }),
+        ...(opts.retry === undefined ? {} : { retry: opts.retry }),
+      });
+      batcher = taking;
+      detach = opts.intake.attach(
+        opts.topic,
+        (topic, payload) =>
+          new Promise<void>((acknowledged) => {
+            const parsed = parseDeviceMessage(topic, payload, opts.ingestor.limits(), root);
+            taking.add({ topic, payload, parsed, ack: acknowledged });
+          }),
+      );
+      metrics?.connected.set(1);
+      logger.info({ topic: opts.topic }, 'taking device telemetry from the embedded MQTT broker');
+    },
+
+    async stop() {
+      const stopping = batcher;
+      if (!stopping) return;
+      // New messages are refused from here on (their devices send them again later).
+      detach?.();
+      detach = undefined;
+      batcher = undefined;
+      metrics?.connected.set(0);
+      const complete = await stopping.close(opts.stopTimeoutMs ?? 10_000);
+      if (!complete) {
+        logger.warn('stopped before every MQTT message was written; they were not acknowledged');
+      }
+    },
+
+    async ready() {
+      if (!batcher) throw new Error('not taking device telemetry from the embedded MQTT broker');
+    },
+  };
 }
 
 /** The broker's address without credentials, for logs and errors. */

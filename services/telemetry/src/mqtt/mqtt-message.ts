@@ -2,9 +2,6 @@ import { isUtf8 } from 'node:buffer';
 import type { IngestItem } from '../ingest/ingest.js';
 import { parseMeasurement, type Rejection, type TimeLimits } from '../ingest/validate.js';
 
-/** The topic devices publish to: `assetops/<assetId>/telemetry`. */
-export const TELEMETRY_TOPIC_FILTER = 'assetops/+/telemetry';
-
 /** Larger payloads are dead-lettered unread. */
 export const MAX_PAYLOAD_BYTES = 1024 * 1024;
 /** The most readings one message may carry (the HTTP batch limit). */

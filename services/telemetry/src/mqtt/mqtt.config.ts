@@ -1,5 +1,5 @@
+import { DEVICE_TELEMETRY_TOPIC } from '@assetops/contracts';
 import { type ConfigOf, duration, integer, string } from '@assetops/platform';
-import { TELEMETRY_TOPIC_FILTER } from './mqtt-message.js';
 
 /**
  * Settings of MQTT ingestion besides the broker's URL and credentials (`MQTT_URL`, `MQTT_USERNAME`,
@@ -12,7 +12,7 @@ export const mqttIngestConfigSpec = {
       'MQTT client id of the telemetry service: its persistent session (messages are queued for it while it is away); each instance needs its own',
   }),
   MQTT_TOPIC: string({
-    default: TELEMETRY_TOPIC_FILTER,
+    default: DEVICE_TELEMETRY_TOPIC,
     description:
       'topic filter subscribed to; with several instances, a shared subscription such as $share/telemetry/assetops/+/telemetry',
   }),
