@@ -64,6 +64,39 @@ describe('MQTT batcher', () => {
     expect(acks).toEqual([0, 1, 2, 3, 4, 5, 6]);
   });
 
+  it('writes the next batch while one commits, and still acknowledges in arrival order', async () => {
+    // Each write waits until the test releases it; the second is released first.
+    const releases: (() => void)[] = [];
+    const writes: number[] = [];
+    const ingestor = {
+      async ingest(items: readonly IngestItem[]): Promise<IngestResult> {
+        await new Promise<void>((resolve) => releases.push(resolve));
+        writes.push(items.length);
+        return { accepted: items.length, duplicates: 0, rejected: [] };
+      },
+    };
+    const batcher = new MqttBatcher({
+      ingestor,
+      pool: noPool,
+      logger,
+      maxBatchReadings: 6,
+      flushIntervalMs: 60_000,
+    });
+    const acks: number[] = [];
+    for (const m of messages(6, 2, acks)) batcher.add(m); // two full batches of 3 messages
+    const settle = () => new Promise((r) => setTimeout(r, 20));
+    await settle();
+    expect(releases).toHaveLength(2); // both batches are being written at once
+    releases[1]!();
+    await settle();
+    expect(writes).toEqual([6]);
+    expect(acks).toEqual([]); // the second batch committed, but the first has not
+    releases[0]!();
+    await settle();
+    expect(acks).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(await batcher.close(1000)).toBe(true);
+  });
+
   it('writes a small batch once its oldest message has waited flushIntervalMs', async () => {
     const { writes, ingestor } = recorder();
     const batcher = new MqttBatcher({ ingestor, pool: noPool, logger, flushIntervalMs: 300 });

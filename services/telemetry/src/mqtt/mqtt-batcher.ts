@@ -48,6 +48,12 @@ export interface MqttBatcherOptions {
   maxHeldBytes?: number;
   /** Backoff of a failed write (the database is down): retried until it succeeds or `close` gives up. */
   retry?: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>;
+  /**
+   * Batches being written at once (default 2, as many as the ingest's write queue runs): the next
+   * batch is written while the last one commits. Acknowledgements keep the arrival order all the
+   * same — a batch that commits first waits for the ones before it.
+   */
+  maxConcurrentWrites?: number;
 }
 
 /** Counters of the MQTT ingest, kept across restarts of it. */
@@ -62,9 +68,9 @@ interface Queued {
 }
 
 /**
- * Buffers device messages and writes them in batches through the Ingestor, one batch at a time and
- * in arrival order. A message is acknowledged only once its readings and its dead letter (if any
- * of it was rejected) are committed; a failed write is retried with backoff, never skipped, so an
+ * Buffers device messages and writes them in batches through the Ingestor, in arrival order (up to
+ * `maxConcurrentWrites` batches at once). A message is acknowledged only once its readings and its
+ * dead letter (if any of it was rejected) are committed, and after every message received before it; a failed write is retried with backoff, never skipped, so an
  * unacknowledged message is redelivered by the broker and nothing is lost. Re-writing a reading is
  * harmless: the readings table ignores a reading it already holds.
  */
@@ -74,13 +80,19 @@ export class MqttBatcher {
   private held = 0;
   /** Their payloads' bytes. */
   private heldBytes = 0;
+  /** Readings queued and not yet in a batch being written. */
+  private queued = 0;
   private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> | undefined;
+  /** Batches being written. */
+  private readonly flushing = new Set<Promise<void>>();
+  /** The last batch started: the next one acknowledges only after it. */
+  private lastFlush: Promise<void> = Promise.resolve();
   private roomWaiters: (() => void)[] = [];
   private closing = false;
   private abandoned = false;
-  private wakeRetry: (() => void) | undefined;
+  private readonly wakeRetries = new Set<() => void>();
   private readonly maxBatch: number;
+  private readonly maxConcurrent: number;
   private readonly intervalMs: number;
   private readonly maxHeld: number;
   private readonly maxHeldBytes: number;
@@ -88,6 +100,7 @@ export class MqttBatcher {
 
   constructor(private readonly opts: MqttBatcherOptions) {
     this.maxBatch = opts.maxBatchReadings ?? 5000;
+    this.maxConcurrent = opts.maxConcurrentWrites ?? 2;
     this.intervalMs = opts.flushIntervalMs ?? 10;
     this.maxHeld = opts.maxHeldReadings ?? 4 * this.maxBatch;
     this.maxHeldBytes = opts.maxHeldBytes ?? 64 * 1024 * 1024;
@@ -106,6 +119,7 @@ export class MqttBatcher {
   add(message: ReceivedMessage): Promise<void> | undefined {
     this.queue.push({ message, queuedAt: Date.now() });
     this.held += message.parsed.items.length;
+    this.queued += message.parsed.items.length;
     this.heldBytes += message.payload.length;
     this.schedule();
     if (!this.full()) return undefined;
@@ -120,7 +134,7 @@ export class MqttBatcher {
   async close(timeoutMs: number): Promise<boolean> {
     this.closing = true;
     const until = Date.now() + timeoutMs;
-    while (this.queue.length > 0 || this.flushing) {
+    while (this.queue.length > 0 || this.flushing.size > 0) {
       const left = until - Date.now();
       if (left <= 0) {
         this.abandon();
@@ -129,7 +143,7 @@ export class MqttBatcher {
       this.schedule();
       let timeout: NodeJS.Timeout | undefined;
       await Promise.race([
-        this.flushing,
+        ...this.flushing,
         new Promise<void>((resolve) => {
           timeout = setTimeout(resolve, left);
         }),
@@ -144,40 +158,43 @@ export class MqttBatcher {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.queue.length = 0;
-    this.wakeRetry?.();
+    this.queued = 0;
+    for (const wake of this.wakeRetries) wake();
     this.releaseRoom(true);
   }
 
-  /** Starts a write now (a full batch, or closing), or when the oldest message is due. */
+  /** Starts writes now (a full batch, or closing), or when the oldest message is due. */
   private schedule(): void {
-    if (this.flushing || this.abandoned || this.queue.length === 0) return;
-    const due = this.queue[0]!.queuedAt + this.intervalMs - Date.now();
-    // Nothing is being written here, so `held` counts only the queued readings.
-    if (this.closing || this.held >= this.maxBatch || due <= 0) {
+    while (!this.abandoned && this.queue.length > 0 && this.flushing.size < this.maxConcurrent) {
+      const due = this.queue[0]!.queuedAt + this.intervalMs - Date.now();
+      if (!this.closing && this.queued < this.maxBatch && due > 0) {
+        this.timer ??= setTimeout(() => {
+          this.timer = undefined;
+          this.schedule();
+        }, due);
+        return;
+      }
       clearTimeout(this.timer);
       this.timer = undefined;
-      this.flushing = this.flushOnce().finally(() => {
-        this.flushing = undefined;
+      const batch: ReceivedMessage[] = [];
+      let readings = 0;
+      while (this.queue.length > 0 && (batch.length === 0 || readings < this.maxBatch)) {
+        const { message } = this.queue.shift()!;
+        batch.push(message);
+        readings += message.parsed.items.length;
+      }
+      this.queued -= readings;
+      const flush: Promise<void> = this.flushOnce(batch, readings, this.lastFlush).finally(() => {
+        this.flushing.delete(flush);
         this.schedule();
       });
-    } else {
-      this.timer ??= setTimeout(() => {
-        this.timer = undefined;
-        this.schedule();
-      }, due);
+      this.lastFlush = flush;
+      this.flushing.add(flush);
     }
   }
 
-  private async flushOnce(): Promise<void> {
-    const batch: ReceivedMessage[] = [];
-    let readings = 0;
-    let bytes = 0;
-    while (this.queue.length > 0 && (batch.length === 0 || readings < this.maxBatch)) {
-      const { message } = this.queue.shift()!;
-      batch.push(message);
-      readings += message.parsed.items.length;
-      bytes += message.payload.length;
-    }
+  private async flushOnce(batch: ReceivedMessage[], readings: number, before: Promise<void>): Promise<void> {
+    const bytes = batch.reduce((n, m) => n + m.payload.length, 0);
     for (let attempt = 1; ; attempt++) {
       try {
         await this.write(batch);
@@ -191,17 +208,19 @@ export class MqttBatcher {
         );
         if (this.abandoned) return;
         await new Promise<void>((resolve) => {
-          const timeout = setTimeout(resolve, delay);
-          this.wakeRetry = () => {
+          const wake = () => {
             clearTimeout(timeout);
+            this.wakeRetries.delete(wake);
             resolve();
           };
+          const timeout = setTimeout(wake, delay);
+          this.wakeRetries.add(wake);
         });
-        this.wakeRetry = undefined;
         if (this.abandoned) return;
       }
     }
-    // In arrival order, as MQTT requires of PUBACKs.
+    // In arrival order, as MQTT requires of PUBACKs: after the batches before this one.
+    await before;
     for (const message of batch) message.ack();
     this.held -= readings;
     this.heldBytes -= bytes;
