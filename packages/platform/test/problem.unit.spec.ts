@@ -50,9 +50,20 @@ describe('database outages', () => {
       }),
       Object.assign(new Error('out of memory'), { code: '53200' }),
       new Error('Connection terminated unexpectedly'),
+      // The server's Unix socket while it restarts.
+      Object.assign(new Error('connect ENOENT /var/run/postgresql/.s.PGSQL.5432'), {
+        code: 'ENOENT',
+        syscall: 'connect',
+      }),
     ]) {
       expect(toProblem(err)).toMatchObject({ status: 503, code: 'DATABASE_UNAVAILABLE' });
     }
+    // A file missing otherwise is no outage.
+    expect(
+      toProblem(Object.assign(new Error('open ENOENT'), { code: 'ENOENT', syscall: 'open' })),
+    ).toMatchObject({
+      status: 500,
+    });
     expect(toProblem(Object.assign(new Error('syntax error'), { code: '42601' }))).toMatchObject({
       status: 500,
       code: 'INTERNAL_ERROR',

@@ -351,6 +351,13 @@ describe.runIf(natsBin !== undefined)('chaos: the distributed runtime under faul
           reconciliation,
         };
         console.log(formatSummary(summary));
+        for (const name of f.names) {
+          const logged = f.errors(name);
+          if (logged.length > 0)
+            console.log(
+              `failed requests logged by ${name} (first ${logged.length} distinct):\n  ${logged.join('\n  ')}`,
+            );
+        }
         if (process.env.CHAOS_SUMMARY_FILE) {
           await writeFile(process.env.CHAOS_SUMMARY_FILE, `${JSON.stringify(summary, null, 2)}\n`);
         }

@@ -45,6 +45,8 @@ export interface ServiceFleet {
   inboxDuplicates(name: string): Promise<number>;
   records(): Record<string, ServiceRecord>;
   output(name: string): string;
+  /** The first distinct errors of its failed requests (5xx), across its restarts. */
+  errors(name: string): string[];
   stopAll(): Promise<void>;
   /** Synchronous last resort when the test process exits. */
   killAllNow(): void;
@@ -58,6 +60,8 @@ interface Running {
   paused: boolean;
   record: ServiceRecord;
   log: TailBuffer;
+  /** The first distinct errors of its failed requests (5xx), across its restarts. */
+  errors: string[];
 }
 
 export function createServiceFleet(
@@ -74,6 +78,7 @@ export function createServiceFleet(
         paused: false,
         record: { starts: 0, sigkills: 0, pauses: 0, unexpectedExits: 0 },
         log: new TailBuffer(),
+        errors: [],
       },
     ]),
   );
@@ -93,7 +98,10 @@ export function createServiceFleet(
       env: { PATH: process.env.PATH ?? '', LOG_LEVEL: opts.logLevel ?? 'warn', ...spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout?.on('data', (chunk) => service.log.push(String(chunk)));
+    child.stdout?.on('data', (chunk) => {
+      service.log.push(String(chunk));
+      noteErrors(service.errors, String(chunk));
+    });
     child.stderr?.on('data', (chunk) => service.log.push(String(chunk)));
     service.child = child;
     service.expectExit = false;
@@ -199,6 +207,7 @@ export function createServiceFleet(
     },
     records: () => Object.fromEntries([...services].map(([name, s]) => [name, { ...s.record }])),
     output: (name) => get(name).log.text(),
+    errors: (name) => [...get(name).errors],
     async stopAll() {
       stopping = true;
       await Promise.all([...services.values()].map((service) => terminate(service, 'SIGKILL')));
@@ -210,4 +219,24 @@ export function createServiceFleet(
       }
     },
   };
+}
+
+/** Keeps the first 10 distinct errors of failed requests in the JSON log lines of `chunk`. */
+function noteErrors(errors: string[], chunk: string): void {
+  for (const line of chunk.split('\n')) {
+    if (errors.length >= 10 || !line.includes('"level":')) continue;
+    try {
+      const entry = JSON.parse(line) as {
+        level?: number;
+        msg?: string;
+        err?: { message?: string; code?: string };
+      };
+      // Failed requests only (500s and 503s): the rest is the expected noise of the faults.
+      if ((entry.level ?? 0) < 50 || entry.msg !== 'request failed') continue;
+      const text = `${entry.msg ?? ''}${entry.err ? `: ${entry.err.message ?? ''}${entry.err.code ? ` (${entry.err.code})` : ''}` : ''}`;
+      if (!errors.includes(text)) errors.push(text);
+    } catch {
+      // a partial line (split across chunks) or not JSON
+    }
+  }
 }

@@ -148,9 +148,11 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE',
  * the code is wrong: a restart or fail-over of PostgreSQL answers 503 (retryable), not 500.
  */
 export function isDatabaseUnavailable(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown } | undefined;
+  const e = err as { code?: unknown; message?: unknown; syscall?: unknown } | undefined;
   const code = typeof e?.code === 'string' ? e.code : '';
   if (UNREACHABLE.has(code)) return true;
+  // A Unix socket path that is gone: the server is restarting (it removes its socket meanwhile).
+  if (code === 'ENOENT' && e?.syscall === 'connect') return true;
   // 08xxx connection exceptions; 53xxx insufficient resources (too many connections, out of memory,
   // disk full); 57P01-57P03 admin/crash shutdown, cannot connect now.
   if (/^(08|53)[0-9A-Z]{3}$/.test(code) || code === '57P01' || code === '57P02' || code === '57P03') {
