@@ -263,27 +263,9 @@ export function mqttIngestFromConfig(
   ctx: Pick<ServiceContext, 'env' | 'pool' | 'logger' | 'metrics' | 'mqttIntake'>,
   ingestor: Pick<Ingestor, 'ingest' | 'limits'>,
 ): MqttIngest | undefined {
-  if (ctx.mqttIntake) {
-    const settings = loadConfig(mqttIngestConfigSpec, ctx.env);
-    return createMqttIntakeIngest({
-      intake: ctx.mqttIntake,
-      topic: settings.MQTT_TOPIC,
-      maxBatchReadings: settings.MQTT_BATCH_SIZE,
-      flushIntervalMs: settings.MQTT_FLUSH_INTERVAL,
-      stopTimeoutMs: settings.MQTT_STOP_TIMEOUT,
-      ingestor,
-      pool: ctx.pool,
-      logger: ctx.logger,
-      metrics: ctx.metrics,
-    });
-  }
-  if (!broker.MQTT_URL) return undefined;
+  if (!ctx.mqttIntake && !broker.MQTT_URL) return undefined;
   const settings = loadConfig(mqttIngestConfigSpec, ctx.env);
-  return createMqttIngest({
-    url: broker.MQTT_URL,
-    username: broker.MQTT_USERNAME,
-    password: broker.MQTT_PASSWORD,
-    clientId: settings.MQTT_CLIENT_ID,
+  const common = {
     topic: settings.MQTT_TOPIC,
     maxBatchReadings: settings.MQTT_BATCH_SIZE,
     flushIntervalMs: settings.MQTT_FLUSH_INTERVAL,
@@ -292,6 +274,14 @@ export function mqttIngestFromConfig(
     pool: ctx.pool,
     logger: ctx.logger,
     metrics: ctx.metrics,
+  };
+  if (ctx.mqttIntake) return createMqttIntakeIngest({ intake: ctx.mqttIntake, ...common });
+  return createMqttIngest({
+    url: broker.MQTT_URL!,
+    username: broker.MQTT_USERNAME,
+    password: broker.MQTT_PASSWORD,
+    clientId: settings.MQTT_CLIENT_ID,
+    ...common,
   });
 }
 
