@@ -65,7 +65,7 @@ export async function createAlertService(ctx: ServiceContext): Promise<ServiceIn
       const startedAt = Date.now();
       const seed = await noDataSeeding.due(startedAt);
       await evaluator.checkSilence(ctx.pool, { seed });
-      if (seed) noDataSeeding.ran(startedAt);
+      if (seed) noDataSeeding.ran(startedAt, Date.now() - startedAt);
       return { more: false };
     },
   });

@@ -327,6 +327,17 @@ describe('alert evaluation on the telemetry feed', () => {
     expect(await settling.due(now + 6_000)).toBe(false);
     // And after the full period, whatever the counter says.
     expect(await settling.due(now + 3_600_000)).toBe(true);
+    // A run that took 200 ms: not again within 2 s (ten times as long), unless forced; a change
+    // seen meanwhile is run for once that time is up.
+    const cooling = new RelevanceChanges(h.db.pool, { settleMs: 0, fullMs: 3_600_000 });
+    expect(await cooling.due(now)).toBe(true);
+    cooling.ran(now, 200);
+    await h.registerAsset('gearbox');
+    expect(await cooling.due(now + 1_000)).toBe(false);
+    expect(await cooling.due(now + 1_500, true)).toBe(true);
+    expect(await cooling.due(now + 2_001)).toBe(true);
+    cooling.ran(now + 2_001, 200);
+    expect(await cooling.due(now + 4_002)).toBe(false); // nothing moved since
   });
 
   it('stores only the telemetry windows some rule watches (the consumer filter)', async () => {
@@ -358,6 +369,7 @@ describe('alert evaluation on the telemetry feed', () => {
     const index = new RelevanceIndex(h.db.pool, createLogger({ service: 'alert', level: 'silent' }), 1000, {
       settleMs: 0,
       fullReloadMs: 3_600_000,
+      cooldownFactor: 0, // every change reloads at once here (the cooldown has its own test)
     });
     await index.refresh();
     expect(index.reloads).toBe(1);

@@ -6,22 +6,32 @@ const NOTE_TTL_MS = 10_000;
 const SETTLE_MS = 5_000;
 /** Reload at least this often whatever the counter says. */
 const FULL_RELOAD_MS = 60_000;
+/**
+ * After a run, wait at least this many times its duration before the next one (unless forced), at
+ * most `MAX_COOLDOWN_MS`: while a fleet is onboarded the counter moves every second, and a run that
+ * reads 100,000 rules and assets must not take most of a core.
+ */
+const COOLDOWN_FACTOR = 10;
+const MAX_COOLDOWN_MS = 5_000;
 
 /**
  * When work that depends on the rules and the known assets must run again. The work reads them in
  * full, so it runs only when the database's change counter (`relevance_changes`, drawn by every
  * statement that changes rules or known assets) moved — or within `settleMs` of the last move (a
  * change is counted before its transaction commits), or `fullMs` after the last run, or when forced
- * — instead of on every tick.
+ * — instead of on every tick; and, unless forced, not again within ten times the last run's
+ * duration (at most 5 s), so that the runs take at most about a tenth of the time however large the
+ * tables grow.
  */
 export class RelevanceChanges {
   private version: string | undefined;
   private changedAt = 0;
   private ranAt: number | undefined;
+  private cooldownMs = 0;
 
   constructor(
     private readonly pool: Pool,
-    private readonly timing: { settleMs: number; fullMs: number } = {
+    private readonly timing: { settleMs: number; fullMs: number; cooldownFactor?: number } = {
       settleMs: SETTLE_MS,
       fullMs: FULL_RELOAD_MS,
     },
@@ -36,19 +46,20 @@ export class RelevanceChanges {
     if (version !== this.version) {
       this.version = version;
       this.changedAt = now;
-      return true;
     }
+    if (force || this.ranAt === undefined) return true;
+    if (now - this.ranAt < this.cooldownMs) return false;
     return (
-      force ||
-      this.ranAt === undefined ||
+      this.changedAt > this.ranAt || // moved since the last run started
       now - this.changedAt < this.timing.settleMs ||
       now - this.ranAt >= this.timing.fullMs
     );
   }
 
-  /** The work ran, having read the rules and assets at `startedAt` or later. */
-  ran(startedAt: number): void {
+  /** The work ran, having read the rules and assets at `startedAt` or later, for `durationMs`. */
+  ran(startedAt: number, durationMs = 0): void {
     this.ranAt = startedAt;
+    this.cooldownMs = Math.min(MAX_COOLDOWN_MS, (this.timing.cooldownFactor ?? COOLDOWN_FACTOR) * durationMs);
   }
 }
 
@@ -79,12 +90,16 @@ export class RelevanceIndex {
     private readonly pool: Pool,
     private readonly logger: Logger,
     private readonly refreshMs = 1000,
-    timing: { settleMs: number; fullReloadMs: number } = {
+    timing: { settleMs: number; fullReloadMs: number; cooldownFactor?: number } = {
       settleMs: SETTLE_MS,
       fullReloadMs: FULL_RELOAD_MS,
     },
   ) {
-    this.changes = new RelevanceChanges(pool, { settleMs: timing.settleMs, fullMs: timing.fullReloadMs });
+    this.changes = new RelevanceChanges(pool, {
+      settleMs: timing.settleMs,
+      fullMs: timing.fullReloadMs,
+      ...(timing.cooldownFactor === undefined ? {} : { cooldownFactor: timing.cooldownFactor }),
+    });
   }
 
   /** The consumer's filter: only TelemetryAggregated windows are ever filtered out. */
@@ -149,7 +164,7 @@ export class RelevanceIndex {
     }
     this.keys = keys;
     this.types = types;
-    this.changes.ran(now);
+    this.changes.ran(now, Date.now() - now);
     this.reloads += 1;
   }
 
