@@ -221,9 +221,13 @@ function same(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
-/** Whether an MQTT topic matches a filter (`+`: one level, `#`: this level and every one below). */
+/**
+ * Whether an MQTT topic matches a filter (`+`: one level, `#`: this level and every one below; a
+ * shared subscription's `$share/<group>/` prefix is not part of the filter).
+ */
 export function topicMatches(filter: string, topic: string): boolean {
-  const want = filter.split('/');
+  const levels = filter.split('/');
+  const want = levels[0] === '$share' ? levels.slice(2) : levels;
   const got = topic.split('/');
   for (let i = 0; i < want.length; i++) {
     if (want[i] === '#') return true;

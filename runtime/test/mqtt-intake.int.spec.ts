@@ -33,6 +33,7 @@ describe('the embedded MQTT broker hands intake topics to a service before it ac
     expect(topicMatches('site/#', 'site/a/b')).toBe(true);
     expect(topicMatches('site/#', 'site')).toBe(true);
     expect(topicMatches('site/+', 'site/a/b')).toBe(false);
+    expect(topicMatches(`$share/telemetry/${TOPIC}`, 'assetops/a1/telemetry')).toBe(true);
   });
 
   it('refuses an intake message while nothing takes it (the device is disconnected, nothing is passed on)', async () => {
