@@ -256,16 +256,16 @@ export function evaluate(rule: RuleSpec, prev: EvalState, s: Sample): Outcome {
   return { state, transitions, late: false };
 }
 
-/**
- * A no-data rule checked at `nowMs` (wall clock: absent data has no event time) against the last
- * time data was seen (or the time watching began). Fires once when the silence exceeds the rule's
- * `seconds` (+ its pending period).
- */
 /** How long after data was last seen a no-data rule fires (its silence plus `for`); null for other rules. */
 export function silenceMs(rule: Pick<RuleSpec, 'condition' | 'forMs'>): number | null {
   return rule.condition.kind === 'no_data' ? rule.condition.seconds * 1000 + rule.forMs : null;
 }
 
+/**
+ * A no-data rule checked at `nowMs` (wall clock: absent data has no event time) against the last
+ * time data was seen (or the time watching began). Fires once when the silence exceeds the rule's
+ * `seconds` (+ its pending period).
+ */
 export function evaluateSilence(rule: RuleSpec, prev: EvalState, lastSeenMs: number, nowMs: number): Outcome {
   if (rule.condition.kind !== 'no_data' || prev.phase === 'firing')
     return { state: prev, transitions: [], late: false };

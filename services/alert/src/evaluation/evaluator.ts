@@ -244,19 +244,23 @@ export class Evaluator {
     // skipped, never waited for: they are moved on the next check.
     await pool.query(
       `WITH passed AS (
-         SELECT rule_id, asset_id FROM eval_state
-          WHERE silent_at <= $1 AND state->>'phase' <> 'firing'
-          ORDER BY rule_id, asset_id
-          FOR UPDATE SKIP LOCKED)
-       UPDATE eval_state e SET silent_at = ${silentAtSql('e.last_seen_at')}
-         FROM passed p, rules r
-        WHERE e.rule_id = p.rule_id AND e.asset_id = p.asset_id AND r.id = e.rule_id
-          AND (${silentAtSql('e.last_seen_at')} IS NULL OR ${silentAtSql('e.last_seen_at')} > $1)`,
+         SELECT e.rule_id, e.asset_id, ${silentAtSql('e.last_seen_at')} AS next
+           FROM eval_state e JOIN rules r ON r.id = e.rule_id
+          WHERE e.silent_at <= $1 AND e.state->>'phase' <> 'firing'
+          ORDER BY e.rule_id, e.asset_id
+          FOR UPDATE OF e SKIP LOCKED)
+       UPDATE eval_state e SET silent_at = p.next
+         FROM passed p
+        WHERE e.rule_id = p.rule_id AND e.asset_id = p.asset_id AND (p.next IS NULL OR p.next > $1)`,
       [now],
     );
+    // Rows of a decommissioned asset are left out (its handler deletes them): they must not take
+    // the places of due rows in the batch.
     const { rows: due } = await pool.query<{ rule_id: string; asset_id: string }>(
-      `SELECT e.rule_id, e.asset_id FROM eval_state e JOIN rules r ON r.id = e.rule_id
+      `SELECT e.rule_id, e.asset_id
+         FROM eval_state e JOIN rules r ON r.id = e.rule_id LEFT JOIN known_assets a ON a.asset_id = e.asset_id
         WHERE e.silent_at <= $1 AND r.enabled AND r.condition->>'kind' = 'no_data' AND e.state->>'phase' <> 'firing'
+          AND a.status IS DISTINCT FROM 'decommissioned'
         ORDER BY e.silent_at
         LIMIT 1000`,
       [now],
@@ -272,23 +276,11 @@ export class Evaluator {
           [rule_id, asset_id],
         );
         const row = rows[0];
-        if (!row) return 0; // held by an evaluation: due again on the next check
+        if (!row || row.status === 'decommissioned') return 0;
         const rule = toRule(row);
-        const spec = specOf(rule);
-        const outcome = evaluateSilence(spec, row.state, row.last_seen_at.getTime(), now.getTime());
-        if (outcome.transitions.length === 0 || row.status === 'decommissioned') {
-          // Not due after all (its deadline was set for an earlier form of the rule), or nothing to
-          // watch: the deadline is set again from the row, so the check stops reading it every tick.
-          const silence = silenceMs(spec);
-          await tx.query('UPDATE eval_state SET silent_at = $3 WHERE rule_id = $1 AND asset_id = $2', [
-            rule_id,
-            asset_id,
-            silence === null || row.status === 'decommissioned' || row.state.phase === 'firing'
-              ? null
-              : new Date(row.last_seen_at.getTime() + silence),
-          ]);
-          return 0;
-        }
+        const outcome = evaluateSilence(specOf(rule), row.state, row.last_seen_at.getTime(), now.getTime());
+        // Not due after all (data came since the deadlines were moved above): the next check moves it.
+        if (outcome.transitions.length === 0) return 0;
         const events: EventEnvelope[] = [];
         const next = await this.apply(
           tx,

@@ -29,8 +29,8 @@ export const RULE_COLUMNS = `id, name, asset_id, asset_type, metric, condition, 
  * rule's silence plus its `for` time, as `silenceMs` in the engine); NULL for other kinds of rule and
  * for a disabled rule.
  */
-export const silentAtSql = (lastSeen: string, r = 'r') =>
-  `CASE WHEN ${r}.enabled AND ${r}.condition->>'kind' = 'no_data' THEN ${lastSeen} + ((${r}.condition->>'seconds')::float8 * 1000 + ${r}.for_ms) * interval '1 millisecond' END`;
+export const silentAtSql = (lastSeen: string) =>
+  `CASE WHEN r.enabled AND r.condition->>'kind' = 'no_data' THEN ${lastSeen} + ((r.condition->>'seconds')::float8 * 1000 + r.for_ms) * interval '1 millisecond' END`;
 
 /** {@link RULE_COLUMNS} of the table aliased `r`, for joins. */
 export const RULE_COLUMNS_R = RULE_COLUMNS.replaceAll(/(\w+)/g, 'r.$1');
