@@ -70,8 +70,9 @@ interface Queued {
 /**
  * Buffers device messages and writes them in batches through the Ingestor, in arrival order (up to
  * `maxConcurrentWrites` batches at once). A message is acknowledged only once its readings and its
- * dead letter (if any of it was rejected) are committed, and after every message received before it; a failed write is retried with backoff, never skipped, so an
- * unacknowledged message is redelivered by the broker and nothing is lost. Re-writing a reading is
+ * dead letter (if any of it was rejected) are committed, and after every message received before
+ * it; a failed write is retried with backoff, never skipped, so an unacknowledged message is
+ * redelivered by the broker and nothing is lost. Re-writing a reading is
  * harmless: the readings table ignores a reading it already holds.
  */
 export class MqttBatcher {

@@ -10,7 +10,7 @@ import { connect, type IPublishPacket, type MqttClient } from 'mqtt';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Ingestor } from '../ingest/ingest.js';
 import { mqttIngestConfigSpec } from './mqtt.config.js';
-import { MqttBatcher } from './mqtt-batcher.js';
+import { MqttBatcher, type MqttBatcherMetrics } from './mqtt-batcher.js';
 import { parseDeviceMessage, topicRoot } from './mqtt-message.js';
 
 export interface MqttIngestOptions {
@@ -132,15 +132,7 @@ export function createMqttIngest(opts: MqttIngestOptions): MqttIngest {
   return {
     async start() {
       if (client) return;
-      batcher = new MqttBatcher({
-        ingestor: opts.ingestor,
-        pool: opts.pool,
-        logger,
-        metrics,
-        ...(opts.maxBatchReadings === undefined ? {} : { maxBatchReadings: opts.maxBatchReadings }),
-        ...(opts.flushIntervalMs === undefined ? {} : { flushIntervalMs: opts.flushIntervalMs }),
-        ...(opts.retry === undefined ? {} : { retry: opts.retry }),
-      });
+      batcher = batcherOf(opts, logger, metrics);
       const mqtt = connect(opts.url, {
         clientId: opts.clientId,
         clean: false,
@@ -307,15 +299,7 @@ export function createMqttIntakeIngest(opts: MqttIntakeIngestOptions): MqttInges
   return {
     async start() {
       if (batcher) return;
-      const taking = new MqttBatcher({
-        ingestor: opts.ingestor,
-        pool: opts.pool,
-        logger,
-        metrics,
-        ...(opts.maxBatchReadings === undefined ? {} : { maxBatchReadings: opts.maxBatchReadings }),
-        ...(opts.flushIntervalMs === undefined ? {} : { flushIntervalMs: opts.flushIntervalMs }),
-        ...(opts.retry === undefined ? {} : { retry: opts.retry }),
-      });
+      const taking = batcherOf(opts, logger, metrics);
       batcher = taking;
       detach = opts.intake.attach(
         opts.topic,
@@ -347,6 +331,23 @@ export function createMqttIntakeIngest(opts: MqttIntakeIngestOptions): MqttInges
       if (!batcher) throw new Error('not taking device telemetry from the embedded MQTT broker');
     },
   };
+}
+
+/** The batcher of either way of taking messages, with the ingest's settings. */
+function batcherOf(
+  opts: Pick<MqttIngestOptions, 'ingestor' | 'pool' | 'maxBatchReadings' | 'flushIntervalMs' | 'retry'>,
+  logger: Logger,
+  metrics: MqttBatcherMetrics | undefined,
+): MqttBatcher {
+  return new MqttBatcher({
+    ingestor: opts.ingestor,
+    pool: opts.pool,
+    logger,
+    metrics,
+    ...(opts.maxBatchReadings === undefined ? {} : { maxBatchReadings: opts.maxBatchReadings }),
+    ...(opts.flushIntervalMs === undefined ? {} : { flushIntervalMs: opts.flushIntervalMs }),
+    ...(opts.retry === undefined ? {} : { retry: opts.retry }),
+  });
 }
 
 /** The broker's address without credentials, for logs and errors. */
