@@ -581,7 +581,7 @@ async function pipelineRates(
   const seconds = Math.max(0.001, (to.getTime() - from.getTime()) / 1000);
   const feed = await telemetryDb.query<{ n: number }>(
     `SELECT coalesce(sum(events), 0)::int AS n FROM outbox
-      WHERE type = 'assetops.telemetry.aggregated.v1' AND created_at >= $1 AND created_at < $2`,
+      WHERE type = 'assetops.telemetry.aggregated.v2' AND created_at >= $1 AND created_at < $2`,
     [from, to],
   );
   const processed = await alertDb.query<{ n: number }>(

@@ -290,7 +290,7 @@ async function inboxLag(
     `SELECT array_agg(id::text) AS ids,
             array_agg(extract(epoch FROM (event->>'time')::timestamptz)::float8) AS times
        FROM outbox_events
-      WHERE type = 'assetops.telemetry.aggregated.v1'
+      WHERE type = 'assetops.telemetry.aggregated.v2'
         AND created_at >= $1::timestamptz - interval '1 minute' AND created_at < $2`,
     [from, to],
   );
@@ -304,7 +304,7 @@ async function inboxLag(
   }>(
     `WITH produced AS (SELECT * FROM unnest($3::uuid[], $4::float8[]) AS p(id, time))
      SELECT count(*)::int AS n,
-            count(*) FILTER (WHERE type = 'assetops.telemetry.aggregated.v1')::int AS telemetry,
+            count(*) FILTER (WHERE type = 'assetops.telemetry.aggregated.v2')::int AS telemetry,
             percentile_cont(0.5) WITHIN GROUP (ORDER BY lag) AS p50,
             percentile_cont(0.99) WITHIN GROUP (ORDER BY lag) AS p99,
             max(lag) AS max
@@ -434,7 +434,7 @@ async function lagPart(ctx: Context) {
 async function producedEvents(telemetryDb: Pool, from: Date, to: Date): Promise<number> {
   const { rows } = await telemetryDb.query<{ n: number }>(
     `SELECT coalesce(sum(events), 0)::int AS n FROM outbox
-      WHERE type = 'assetops.telemetry.aggregated.v1' AND created_at >= $1 AND created_at < $2`,
+      WHERE type = 'assetops.telemetry.aggregated.v2' AND created_at >= $1 AND created_at < $2`,
     [from, to],
   );
   return rows[0]?.n ?? 0;

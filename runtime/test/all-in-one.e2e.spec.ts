@@ -272,7 +272,7 @@ describe('asset API through the gateway (all-in-one runtime)', () => {
     await platform.bus.subscribe({
       consumer: 'e2e-feed-observer',
       sources: ['telemetry'],
-      types: ['assetops.telemetry.aggregated.v1'],
+      types: ['assetops.telemetry.aggregated.v2'],
       deliver: async (batch) => {
         feed.push(...batch);
       },
@@ -297,10 +297,7 @@ describe('asset API through the gateway (all-in-one runtime)', () => {
     const event = await eventually(() => feed.find((e) => e.subject === asset.id));
     expect(event.data).toMatchObject({
       assetId: asset.id,
-      metric: 'pressure',
-      count: 1,
-      max: 7.25,
-      last: 7.25,
+      metrics: [{ metric: 'pressure', count: 1, max: 7.25, last: 7.25 }],
     });
 
     await api('POST', `/api/v1/assets/${asset.id}/status`, { status: 'decommissioning' });

@@ -127,6 +127,33 @@ describe('alert evaluation of a run of telemetry windows at once', () => {
     expect(rows[0].n).toBeGreaterThan(0);
   }, 120_000);
 
+  it('evaluates a window of several metrics as the windows of each metric, in the order listed', async () => {
+    const apart = await assetWithRules();
+    const together = await assetWithRules();
+    const windows: Record<string, number>[] = [
+      { temperature: 85, pressure: 1, rpm: 3 },
+      { temperature: 95, pressure: 5 },
+      { pressure: 0.5, temperature: 70 },
+      { temperature: 99 },
+    ];
+    for (const [i, values] of windows.entries()) {
+      const ts = T0 + i * 2000;
+      for (const [metric, value] of Object.entries(values))
+        await h.deliver(h.reading(apart, metric, ts, value));
+      await h.deliver(h.readings(together, ts, values));
+    }
+    const [a, b] = [await outcome(apart), await outcome(together)];
+    expect(b).toEqual(a);
+    expect(b.alerts.map((x) => [x.rule_name, x.status])).toEqual([
+      ['hot', 'cleared'],
+      ['hot', 'pending'], // 99 at the last window: pending for 2 s
+      ['low pressure', 'cleared'],
+      ['low pressure', 'firing'],
+      ['very hot', 'cleared'],
+      ['very hot', 'firing'],
+    ]);
+  });
+
   it('ignores a decommissioned asset and windows no rule watches, in a batch as one by one', async () => {
     const watched = await assetWithRules();
     const gone = await assetWithRules();

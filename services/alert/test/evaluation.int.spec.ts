@@ -357,10 +357,14 @@ describe('alert evaluation on the telemetry feed', () => {
     expect(created.statusCode).toBe(201);
     expect(accept(h.reading(watched, 'temperature', T0, 1))).toBe(true);
     expect(accept(h.reading(watched, 'humidity', T0, 1))).toBe(false);
+    // A window of several metrics is stored when one of them is watched.
+    expect(accept(h.readings(watched, T0, { humidity: 1, temperature: 2 }))).toBe(true);
+    expect(accept(h.readings(watched, T0, { humidity: 1, rpm: 2 }))).toBe(false);
     // A pump's profile rules apply at once, before any reload of the index.
     const pump = await h.registerAsset('pump');
     expect(accept(h.reading(pump, 'temperature', T0, 1))).toBe(true);
     expect(accept(h.reading(pump, 'humidity', T0, 1))).toBe(false);
+    expect(accept(h.readings(pump, T0, { humidity: 1, temperature: 2 }))).toBe(true);
     // Other events are never filtered.
     expect(accept((await h.outbox('assetops.alert.thresholds-initialized.v1'))[0]!)).toBe(true);
   });

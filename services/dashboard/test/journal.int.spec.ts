@@ -54,7 +54,15 @@ function fleetHistory(seed: number): EventEnvelope[] {
     const w = window();
     history.push(w);
     // A tie: the same reading time, another value (the first one applied wins).
-    if (i % 17 === 0) history.push(events.telemetry(w.data.assetId, w.data.metric, -1, w.data.lastTs));
+    const [only] = w.data.metrics;
+    if (i % 17 === 0) history.push(events.telemetry(w.data.assetId, only!.metric, -1, only!.lastTs));
+    // A device sending several metrics in one message: one window holds them all.
+    if (i % 7 === 0) {
+      const assetId = assets[next(assets.length)]!;
+      history.push(
+        events.telemetryOf(assetId, { temperature: next(1000) / 10, rpm: next(3000) }, at(next(40))),
+      );
+    }
     if (i % 23 === 0) history.push(w); // redelivered
     if (i === 60) {
       const raised = events.alertRaised(assets[1]!, { severity: 'critical' });
@@ -117,10 +125,15 @@ async function consume(h: DashboardHarness, list: EventEnvelope[]): Promise<void
   expect(rows[0].n).toBe(0);
 }
 
-async function journalRows(h: DashboardHarness): Promise<{ total: number; keyed: number; keys: number }> {
+/** Journal rows: all, those with a compaction key, the keys, and the rows of each key's newest window. */
+async function journalRows(
+  h: DashboardHarness,
+): Promise<{ total: number; keyed: number; keys: number; newest: number }> {
   const { rows } = await h.db.pool.query(
-    `SELECT count(*)::int AS total, count(compact_key)::int AS keyed, count(DISTINCT compact_key)::int AS keys
-       FROM journal`,
+    `SELECT count(*)::int AS total, count(compact_key)::int AS keyed, count(DISTINCT compact_key)::int AS keys,
+            count(*) FILTER (WHERE compact_ts = newest)::int AS newest
+       FROM (SELECT compact_key, compact_ts, max(compact_ts) OVER (PARTITION BY compact_key) AS newest
+               FROM journal) j`,
   );
   return rows[0];
 }
@@ -157,25 +170,29 @@ describe('dashboard consumption with telemetry in batches', () => {
     expect((await journalRows(batched)).keyed).toBeLessThan((await journalRows(oneByOne)).keyed);
   });
 
-  it('journals only the newest windows of each asset and metric of a batch', async () => {
+  it('journals only the newest windows of each asset and set of metrics of a batch', async () => {
     const h = await startDashboard();
     harnesses.push(h);
     const assetId = randomUUID();
     const windows = [
       events.telemetry(assetId, 'rpm', 1, '2026-03-02T10:00:01.000Z'),
-      events.telemetry(assetId, 'rpm', 3, '2026-03-02T10:00:03.000Z'),
+      events.telemetry(assetId, 'rpm', 3, '2026-03-02T10:00:03.200Z'),
       events.telemetry(assetId, 'temperature', 60, '2026-03-02T10:00:02.000Z'),
       events.telemetry(assetId, 'rpm', 2, '2026-03-02T10:00:02.000Z'),
+      // Another set of metrics: not superseded by windows of rpm or of temperature alone.
+      events.telemetryOf(assetId, { rpm: 7, temperature: 61 }, '2026-03-02T10:00:01.500Z'),
+      // The newest window again, with an earlier reading: both of its events stay.
+      events.telemetry(assetId, 'rpm', 4, '2026-03-02T10:00:03.100Z'),
     ];
-    expect(newestWindows(windows)).toEqual([windows[1], windows[2]]);
+    expect(newestWindows(windows)).toEqual([windows[1], windows[2], windows[4], windows[5]]);
     await consume(h, [events.registered(assetId), ...windows]);
     const { rows } = await h.db.pool.query(
       'SELECT event_id FROM journal WHERE subject = $1 ORDER BY position',
       [assetId],
     );
-    expect(rows.slice(1).map((r) => r.event_id)).toEqual([windows[1]!.id, windows[2]!.id]);
+    expect(rows.slice(1).map((r) => r.event_id)).toEqual([1, 2, 4, 5].map((i) => windows[i]!.id));
     expect((await h.asset(assetId)).latest).toEqual({
-      rpm: { value: 3, ts: '2026-03-02T10:00:03.000Z' },
+      rpm: { value: 3, ts: '2026-03-02T10:00:03.200Z' },
       temperature: { value: 60, ts: '2026-03-02T10:00:02.000Z' },
     });
   });
@@ -204,9 +221,16 @@ describe('journal trimming', () => {
     });
     const trimmed = await trimmer.trimNow();
     const after = await journalRows(h);
-    // One window per asset and metric is left, every other event stays.
-    expect(trimmed).toBe(before.keyed - before.keys);
-    expect(after).toEqual({ total: before.total - trimmed, keyed: before.keys, keys: before.keys });
+    // The newest window of each asset and set of metrics is left (each of its events), every other
+    // event stays.
+    expect(before.newest).toBeLessThan(before.keyed);
+    expect(trimmed).toBe(before.keyed - before.newest);
+    expect(after).toEqual({
+      total: before.total - trimmed,
+      keyed: before.newest,
+      keys: before.keys,
+      newest: before.newest,
+    });
     expect(await trimmer.trimNow()).toBe(0);
 
     await rebuild(h);

@@ -22,11 +22,26 @@ describe('projection rules', () => {
     expect(alertScore({ info: 1, warning: 2, major: 3, critical: 0 })).toBe(3_002_001);
   });
 
-  it('compacts only telemetry, by asset and metric', () => {
+  it('compacts only telemetry, by asset and set of metrics, in order of windows', () => {
     const assetId = randomUUID();
-    const event = events.telemetry(assetId, 'rpm', 1, '2026-03-02T10:00:00.000Z');
+    const event = events.telemetry(assetId, 'rpm', 1, '2026-03-02T10:00:00.400Z');
     expect(event.type).toBe(TelemetryAggregated.type);
-    expect(compactionKey(event)).toEqual({ key: `telemetry:${assetId}:rpm`, ts: '2026-03-02T10:00:00.000Z' });
+    const key = compactionKey(event)!;
+    expect(key).toEqual({
+      key: expect.stringMatching(`^telemetry:${assetId}:`),
+      ts: '2026-03-02T10:00:00.000Z',
+    });
+    const both = compactionKey(
+      events.telemetryOf(assetId, { rpm: 1, temperature: 2 }, '2026-03-02T10:00:00.400Z'),
+    );
+    const bothReordered = compactionKey(
+      events.telemetryOf(assetId, { temperature: 2, rpm: 1 }, '2026-03-02T10:00:05.000Z'),
+    );
+    expect(both!.key).not.toBe(key.key);
+    expect(bothReordered).toEqual({ key: both!.key, ts: '2026-03-02T10:00:05.000Z' });
+    expect(compactionKey(events.telemetry(randomUUID(), 'rpm', 1, '2026-03-02T10:00:00.400Z'))!.key).not.toBe(
+      key.key,
+    );
     expect(compactionKey(events.registered(assetId))).toBeUndefined();
   });
 

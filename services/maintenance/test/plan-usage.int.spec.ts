@@ -1,6 +1,7 @@
 import type { MaintenancePlan } from '@assetops/contracts';
 import { createEventConsumer, createInProcessBus, createLogger, uuidV7Ids } from '@assetops/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UsageMetricIndex } from '../src/plans/plan.relevance.js';
 import { type MaintenanceHarness, startMaintenance } from './support/harness.js';
 import { planKit } from './support/plans.js';
 
@@ -57,6 +58,34 @@ describe('preventive plans: usage from the telemetry feed', () => {
     expect((await kit.runDuePlans()).opened).toBe(0);
   });
 
+  it('counts the metric of each plan in a window of several metrics, and stores only windows a plan counts', async () => {
+    const press = await h.registerAsset();
+    const hours = await kit.createPlan({ assetId: press, usage: { metric: 'run_hours', every: 1000 } });
+    const strokes = await kit.createPlan({ assetId: press, usage: { metric: 'strokes', every: 1_000_000 } });
+    await h.deliver(
+      kit.windowOf(
+        press,
+        {
+          temperature: { first: 1, last: 90 },
+          strokes: { first: 500, last: 800 },
+          run_hours: { first: 7, last: 9 },
+        },
+        1,
+      ),
+    );
+    await h.deliver(
+      kit.windowOf(press, { run_hours: { first: 10, last: 12 }, strokes: { first: 900, last: 950 } }, 2),
+    );
+    expect(await usageOf(hours)).toBe(5);
+    expect(await usageOf(strokes)).toBe(450);
+    // The consumer filter: a window is stored when one of its metrics is counted by some plan.
+    const index = new UsageMetricIndex(h.db.pool, createLogger({ service: 'maintenance', level: 'silent' }));
+    await index.refresh();
+    const counters = { first: 1, last: 2 };
+    expect(index.accepts(kit.windowOf(press, { temperature: counters, strokes: counters }))).toBe(true);
+    expect(index.accepts(kit.windowOf(press, { temperature: counters, rpm: counters }))).toBe(false);
+  });
+
   it('changes nothing for a late window, a replay under another event id, or the same event delivered again', async () => {
     const pump = await h.registerAsset();
     const plan = await kit.createPlan({ assetId: pump, usage: { metric: 'cycles', every: 1000 } });
@@ -90,7 +119,7 @@ describe('preventive plans: usage from the telemetry feed', () => {
       expect(await kit.plan(plan.id)).toMatchObject({ usageSinceLast: 50, lastCounterValue: 150 });
       const { rows } = await h.db.pool.query(
         `SELECT count(*)::int AS processed FROM inbox WHERE consumer = 'maintenance' AND type = $1`,
-        ['assetops.telemetry.aggregated.v1'],
+        ['assetops.telemetry.aggregated.v2'],
       );
       expect(rows).toEqual([{ processed: 4 }]);
     } finally {

@@ -1,4 +1,4 @@
-import type { EventEnvelope, TelemetryAggregatedData } from '@assetops/contracts';
+import { type EventEnvelope, type TelemetryAggregatedData, telemetryWindows } from '@assetops/contracts';
 import { createLogger, uuidV7Ids } from '@assetops/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFeedPublisher, type FeedPublisher } from '../src/feed/feed-publisher.js';
@@ -21,13 +21,13 @@ describe('TelemetryAggregated feed', () => {
 
   const announced = async (assetId: string) => {
     const { rows } = await t.db.pool.query<{ event: EventEnvelope<TelemetryAggregatedData> }>(
-      `SELECT event FROM outbox_events WHERE type = 'assetops.telemetry.aggregated.v1' AND subject = $1 ORDER BY position, ord`,
+      `SELECT event FROM outbox_events WHERE type = 'assetops.telemetry.aggregated.v2' AND subject = $1 ORDER BY position, ord`,
       [assetId],
     );
     return rows.map((r) => r.event);
   };
 
-  it('announces each asset, metric and window once, through the outbox', async () => {
+  it('announces each asset and window once, with its metrics, through the outbox', async () => {
     const asset = await t.registerAsset();
     const at = (ms: number) => new Date(Date.parse('2026-11-28T11:59:00.000Z') + ms).toISOString();
     await t.ingest([
@@ -37,41 +37,95 @@ describe('TelemetryAggregated feed', () => {
       { assetId: asset, metric: 'rpm', value: 5, ts: at(1500) },
       { assetId: asset, metric: 'temperature', value: 70.5, ts: at(200) },
     ]);
-    expect(await feed.drain()).toBe(3);
+    expect(await feed.drain()).toBe(2);
     expect(await feed.drain()).toBe(0);
     const events = await announced(asset);
-    expect(events.map((e) => ({ ...e.data, assetId: undefined }))).toEqual([
+    expect(events.map((e) => e.data)).toEqual([
       {
-        assetId: undefined,
-        metric: 'rpm',
+        assetId: asset,
         windowStart: at(0),
         windowEnd: at(1000),
-        count: 3,
-        sum: 60,
-        min: 10,
-        max: 30,
-        first: 10,
-        firstTs: at(100),
-        last: 30,
-        lastTs: at(900),
+        metrics: [
+          {
+            metric: 'rpm',
+            count: 3,
+            sum: 60,
+            min: 10,
+            max: 30,
+            first: 10,
+            firstTs: at(100),
+            last: 30,
+            lastTs: at(900),
+          },
+          {
+            metric: 'temperature',
+            count: 1,
+            sum: 70.5,
+            min: 70.5,
+            max: 70.5,
+            first: 70.5,
+            firstTs: at(200),
+            last: 70.5,
+            lastTs: at(200),
+          },
+        ],
       },
-      expect.objectContaining({ metric: 'temperature', windowStart: at(0), count: 1, last: 70.5 }),
-      expect.objectContaining({ metric: 'rpm', windowStart: at(1000), count: 1, min: 5, last: 5 }),
+      {
+        assetId: asset,
+        windowStart: at(1000),
+        windowEnd: at(2000),
+        metrics: [expect.objectContaining({ metric: 'rpm', count: 1, min: 5, last: 5, lastTs: at(1500) })],
+      },
     ]);
     expect(events.every((e) => e.subject === asset && e.source === '/assetops/telemetry')).toBe(true);
+    // Per metric, as consumers read them.
+    expect(telemetryWindows(events[0]!.data).map((w) => [w.assetId, w.metric, w.windowStart])).toEqual([
+      [asset, 'rpm', at(0)],
+      [asset, 'temperature', at(0)],
+    ]);
 
     // A late reading for an announced window: one more event for that window, with only that reading.
     await t.ingest([{ assetId: asset, metric: 'rpm', value: 1, ts: at(50) }]);
     expect(await feed.drain()).toBe(1);
     const late = (await announced(asset)).at(-1)!;
-    expect(late.data).toMatchObject({
-      metric: 'rpm',
+    expect(late.data).toEqual({
+      assetId: asset,
       windowStart: at(0),
-      count: 1,
-      min: 1,
-      first: 1,
-      firstTs: at(50),
+      windowEnd: at(1000),
+      metrics: [
+        {
+          metric: 'rpm',
+          count: 1,
+          sum: 1,
+          min: 1,
+          max: 1,
+          first: 1,
+          firstTs: at(50),
+          last: 1,
+          lastTs: at(50),
+        },
+      ],
     });
+  });
+
+  it('announces the assets of one window apart', async () => {
+    const [a, b] = [await t.registerAsset(), await t.registerAsset()];
+    const ts = '2026-11-28T11:57:00.250Z';
+    await t.ingest([
+      { assetId: a, metric: 'rpm', value: 1, ts },
+      { assetId: b, metric: 'rpm', value: 2, ts },
+      { assetId: a, metric: 'flow', value: 3, ts },
+    ]);
+    expect(await feed.drain()).toBe(2);
+    expect((await announced(a)).map((e) => e.data.metrics.map((m) => [m.metric, m.last]))).toEqual([
+      [
+        ['flow', 3],
+        ['rpm', 1],
+      ],
+    ]);
+    expect((await announced(b)).map((e) => e.data.metrics.map((m) => [m.metric, m.last]))).toEqual([
+      [['rpm', 2]],
+    ]);
   });
 
   it('announces nothing for a re-sent reading', async () => {

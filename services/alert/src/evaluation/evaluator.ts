@@ -6,6 +6,8 @@ import {
   type EventEnvelope,
   type Severity,
   type TelemetryAggregatedData,
+  type TelemetryWindow,
+  telemetryWindows,
 } from '@assetops/contracts';
 import {
   appendToOutbox,
@@ -30,7 +32,7 @@ import {
 } from './engine.js';
 
 /** The engine's view of one telemetry window. */
-function sampleOf(d: TelemetryAggregatedData): Sample {
+function sampleOf(d: TelemetryWindow): Sample {
   return {
     firstTs: Date.parse(d.firstTs),
     first: d.first,
@@ -112,8 +114,10 @@ export class Evaluator {
    */
   async onTelemetryBatch(
     tx: PoolClient,
-    events: readonly EventEnvelope<TelemetryAggregatedData>[],
+    batch: readonly EventEnvelope<TelemetryAggregatedData>[],
   ): Promise<void> {
+    // Per metric, in order: each window carries its event (the cause of the transitions it makes).
+    const events = batch.flatMap((event) => telemetryWindows(event.data).map((data) => ({ ...event, data })));
     if (events.length === 0) return;
     const pairs = new Map<string, { assetId: string; metric: string }>();
     for (const { data } of events) pairs.set(`${data.assetId}|${data.metric}`, data);

@@ -106,9 +106,10 @@ export class RelevanceIndex {
   accepts = (event: EventEnvelope): boolean => {
     if (event.type !== TelemetryAggregated.type || !this.keys) return true;
     const d = event.data as TelemetryAggregatedData;
-    if (this.keys.has(`a:${d.assetId}|${d.metric}`)) return true;
+    const keys = this.keys;
+    if (d.metrics.some((m) => keys.has(`a:${d.assetId}|${m.metric}`))) return true;
     const type = this.types.get(d.assetId) ?? this.noteTypes.get(d.assetId)?.type;
-    return type !== undefined && this.keys.has(`t:${type}|${d.metric}`);
+    return type !== undefined && d.metrics.some((m) => keys.has(`t:${type}|${m.metric}`));
   };
 
   /** An asset rule or a type rule that exists (or is about to be committed). */

@@ -4,6 +4,7 @@ import {
   type AssetStatus,
   AssetStatusChanged,
   type EventEnvelope,
+  metricWindowOfReading,
   TelemetryAggregated,
 } from '@assetops/contracts';
 import {
@@ -33,6 +34,8 @@ export interface AlertHarness {
   changeStatus(assetId: string, from: AssetStatus, to: AssetStatus): Promise<void>;
   /** A TelemetryAggregated of one reading (or of the given aggregate) at `ts`. */
   reading(assetId: string, metric: string, ts: number, value: number): EventEnvelope;
+  /** A TelemetryAggregated of one reading per metric, all at `ts`. */
+  readings(assetId: string, ts: number, values: Record<string, number>): EventEnvelope;
   outbox(type?: string): Promise<EventEnvelope[]>;
   close(): Promise<void>;
 }
@@ -113,22 +116,17 @@ export async function startAlert(
       );
     },
     reading(assetId, metric, ts, value) {
+      return this.readings(assetId, ts, { [metric]: value });
+    },
+    readings(assetId, ts, values) {
       const iso = new Date(ts).toISOString();
       return createEvent(
         TelemetryAggregated,
         {
           assetId,
-          metric,
           windowStart: iso,
           windowEnd: new Date(ts + 1000).toISOString(),
-          count: 1,
-          sum: value,
-          min: value,
-          max: value,
-          first: value,
-          firstTs: iso,
-          last: value,
-          lastTs: iso,
+          metrics: Object.entries(values).map(([metric, value]) => metricWindowOfReading(metric, value, iso)),
         },
         { subject: assetId, clock, ids: uuidV7Ids },
       );

@@ -11,15 +11,17 @@ import {
 /**
  * Trimming the journal that rebuilds replay.
  *
- * Every telemetry window is journaled (about one per asset, metric and second), but a replay only
- * needs the newest window of each asset and metric: the latest value keeps the newest reading, and
- * the asset's last-seen and updated times are maxima that the newest window of each metric already
- * reaches. So a keyed row (`compact_key`) with a newer row of its key — a later reading time, or the
- * same time at an earlier position, which a replay applies first and which then wins — is
- * superseded, and deleting it leaves the rebuilt read model unchanged. Every other event is kept.
+ * Every telemetry window is journaled (about one per asset and second), but a replay only needs the
+ * newest window of each asset and set of metrics (the key, `compact_key`): the latest value keeps
+ * the newest reading, and the asset's last-seen and updated times are maxima that the newest window
+ * already reaches. Every reading of a window is older than the window's end, so older than every
+ * reading of a later window (`compact_ts` is the window's start). So a keyed row with a row of its
+ * key for a later window is superseded, and deleting it leaves the rebuilt read model unchanged.
+ * The rows of a key's newest window all stay (one may hold a later reading of a metric than
+ * another), and so does every other event.
  *
  * A pass examines the journal rows appended since the last pass, in position order and at most
- * `batchSize` of them, and deletes (at most `batchSize`) the rows of their keys other than each
+ * `batchSize` of them, and deletes (at most `batchSize`) the rows of their keys older than each
  * key's newest; a row is superseded only by a row of its key, and each superseding row is examined
  * once it is appended, so every superseded row goes. Trimming during a rebuild is safe too: a row
  * is deleted only while the row that supersedes it is in the journal, so the replay applies that one
@@ -68,9 +70,9 @@ export async function trimJournal(pool: Pool, opts: { batchSize: number; now: Da
     const examined = chunk[0]!.examined;
     // A short chunk examined everything up to the horizon.
     const through = examined < batchSize ? Math.max(from, horizon) : Number(chunk[0]!.last);
-    // Per key of the chunk, every row but the newest (the key's first in journal_newest_idx order).
-    // The LIMIT inside the lateral subquery keeps it a per-key index lookup, never a join over the
-    // whole journal.
+    // Per key of the chunk, every row older than the newest (the key's first in journal_newest_idx
+    // order). The LIMITs inside the lateral subqueries keep them per-key index lookups, never a join
+    // over the whole journal.
     const deleted =
       examined === 0
         ? { rowCount: 0 }
@@ -82,8 +84,12 @@ export async function trimJournal(pool: Pool, opts: { batchSize: number; now: Da
                SELECT s.position
                  FROM keys k
                 CROSS JOIN LATERAL (
-                  SELECT j.position FROM journal j WHERE j.compact_key = k.compact_key
-                   ORDER BY j.compact_ts DESC, j.position OFFSET 1 LIMIT $3) s
+                  SELECT j.compact_ts AS newest FROM journal j WHERE j.compact_key = k.compact_key
+                   ORDER BY j.compact_ts DESC LIMIT 1) n
+                CROSS JOIN LATERAL (
+                  SELECT j.position FROM journal j
+                   WHERE j.compact_key = k.compact_key AND j.compact_ts < n.newest
+                   ORDER BY j.compact_ts DESC, j.position LIMIT $3) s
                 LIMIT $3)
              DELETE FROM journal j USING superseded s WHERE j.position = s.position`,
             [from, through, batchSize],

@@ -16,6 +16,8 @@ import {
   type EventEnvelope,
   TelemetryAggregated,
   type TelemetryAggregatedData,
+  type TelemetryWindow,
+  telemetryWindows,
   WorkOrderCreated,
   type WorkOrderCreatedData,
   WorkOrderStatusChanged,
@@ -68,7 +70,7 @@ export async function applyEvent(
       await assetStatusChanged(db, event.data as AssetStatusChangedData, generation);
       return true;
     case TelemetryAggregated.type:
-      await applyTelemetry(db, [event.data as TelemetryAggregatedData], generation);
+      await applyTelemetry(db, telemetryWindows(event.data as TelemetryAggregatedData), generation);
       return true;
     case AlertRaised.type: {
       const d = event.data as AlertRaisedData;
@@ -231,7 +233,7 @@ async function assetStatusChanged(
  */
 export async function applyTelemetry(
   db: Queryable,
-  windows: readonly TelemetryAggregatedData[],
+  windows: readonly TelemetryWindow[],
   generation: Generation,
 ): Promise<void> {
   if (windows.length === 0) return;

@@ -1,4 +1,10 @@
-import { type EventEnvelope, TelemetryAggregated, type TelemetryAggregatedData } from '@assetops/contracts';
+import { createHash } from 'node:crypto';
+import {
+  type EventEnvelope,
+  TelemetryAggregated,
+  type TelemetryAggregatedData,
+  telemetryWindows,
+} from '@assetops/contracts';
 import {
   type BatchEventHandler,
   type EventHandler,
@@ -51,8 +57,9 @@ export async function journalAndApply(tx: PoolClient, event: EventEnvelope): Pro
 /**
  * {@link journalAndApply} for a run of TelemetryAggregated events, in two statements whatever their
  * number (journal, then apply; the same order and reason as above). Only the newest windows of each
- * asset and metric are journaled and applied: an older one would change nothing after them, now or
- * in a rebuild. Returns the events that count as applied — all but those journaled before.
+ * asset and set of metrics are journaled and applied: an older one would change nothing after
+ * them, now or in a rebuild. Returns the events that count as applied — all but those journaled
+ * before.
  */
 export async function journalAndApplyTelemetry(
   tx: PoolClient,
@@ -75,7 +82,7 @@ export async function journalAndApplyTelemetry(
       kept.map((e) => e.subject ?? null),
       kept.map((e) => e.time),
       kept.map((e) => telemetryKey(e.data)),
-      kept.map((e) => e.data.lastTs),
+      kept.map((e) => e.data.windowStart),
       kept.map((e) => JSON.stringify(e)),
       CHANGES_CHANNEL,
     ],
@@ -85,7 +92,7 @@ export async function journalAndApplyTelemetry(
   const isNew = (e: EventEnvelope) => journaled.has(e.id.toLowerCase());
   await applyTelemetry(
     tx,
-    kept.filter(isNew).map((e) => e.data),
+    kept.filter(isNew).flatMap((e) => telemetryWindows(e.data)),
     null,
   );
   const duplicates = new Set(kept.filter((e) => !isNew(e)));
@@ -93,39 +100,43 @@ export async function journalAndApplyTelemetry(
 }
 
 /**
- * The windows of a run that can still change the latest values: per asset and metric, those with
- * the newest reading time (all of them when several share it to the millisecond — the database,
- * whose times are finer, picks the first of the newest). In their original order.
+ * The windows of a run that can still change the latest values: per asset and set of metrics,
+ * those of the newest window (all of them: windows of one time can hold later readings of a metric
+ * than one another). In their original order. Every metric of an older window has its newest
+ * reading before that window's end, so before every reading of a newer window of the same metrics.
  *
  * @example
- * newestWindows([w(rpm, '10:00:01'), w(rpm, '10:00:03'), w(temp, '10:00:02'), w(rpm, '10:00:02')]);
- * // [w(rpm, '10:00:03'), w(temp, '10:00:02')]
+ * newestWindows([w([rpm], '10:00:01'), w([rpm], '10:00:03'), w([temp], '10:00:02'), w([rpm], '10:00:03')]);
+ * // [w([rpm], '10:00:03'), w([temp], '10:00:02'), w([rpm], '10:00:03')]
  */
 export function newestWindows<T extends { data: TelemetryAggregatedData }>(events: readonly T[]): T[] {
   const newest = new Map<string, number>();
-  const times = events.map((e) => Date.parse(e.data.lastTs));
-  events.forEach((e, i) => {
-    const key = telemetryKey(e.data);
-    const time = times[i]!;
-    if (time > (newest.get(key) ?? Number.NEGATIVE_INFINITY)) newest.set(key, time);
+  const keys = events.map((e) => telemetryKey(e.data));
+  const times = events.map((e) => Date.parse(e.data.windowStart));
+  events.forEach((_, i) => {
+    if (times[i]! > (newest.get(keys[i]!) ?? Number.NEGATIVE_INFINITY)) newest.set(keys[i]!, times[i]!);
   });
   // A time JavaScript cannot read (schemas check the format, so none should come) is left to the database.
-  return events.filter((e, i) => Number.isNaN(times[i]) || times[i] === newest.get(telemetryKey(e.data)));
+  return events.filter((_, i) => Number.isNaN(times[i]) || times[i] === newest.get(keys[i]!));
 }
 
 /**
- * The key under which a later event supersedes this one for the projection: the latest value of
- * an asset's metric depends only on the newest reading, so older telemetry windows of the same
- * asset and metric can leave the journal without changing what a replay builds.
+ * The key under which a later event supersedes this one for the projection: the latest values of
+ * an asset's metrics depend only on their newest readings, so the windows of an asset and set of
+ * metrics older than its newest window can leave the journal without changing what a replay builds
+ * (see journal.trim.ts). `ts` is the window's start.
  */
 export function compactionKey(event: EventEnvelope): { key: string; ts: string } | undefined {
   if (event.type !== TelemetryAggregated.type) return undefined;
   const d = event.data as TelemetryAggregatedData;
-  return { key: telemetryKey(d), ts: d.lastTs };
+  return { key: telemetryKey(d), ts: d.windowStart };
 }
 
+/** `telemetry:<assetId>:<digest of the sorted metric names>` (metric names are up to 100 characters, and many). */
 function telemetryKey(d: TelemetryAggregatedData): string {
-  return `telemetry:${d.assetId}:${d.metric}`;
+  const metrics = d.metrics.map((m) => m.metric).sort();
+  const digest = createHash('sha256').update(metrics.join('\n')).digest('base64url').slice(0, 22);
+  return `telemetry:${d.assetId}:${digest}`;
 }
 
 /**

@@ -3,6 +3,8 @@ import {
   type EventEnvelope,
   TelemetryAggregated,
   type TelemetryAggregatedData,
+  type TelemetryWindow,
+  telemetryWindows,
 } from '@assetops/contracts';
 import {
   type Clock,
@@ -243,10 +245,10 @@ async function replayChunk(
   );
   // Consecutive telemetry windows (most of the journal) go in one statement; other events one by one,
   // in journal order.
-  let windows: TelemetryAggregatedData[] = [];
+  let windows: TelemetryWindow[] = [];
   for (const row of rows) {
     if (row.event.type === TelemetryAggregated.type) {
-      windows.push(row.event.data as TelemetryAggregatedData);
+      windows.push(...telemetryWindows(row.event.data as TelemetryAggregatedData));
       continue;
     }
     await applyTelemetry(tx, windows, generation);

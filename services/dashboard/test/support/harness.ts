@@ -12,6 +12,7 @@ import {
   type AssetUpdatedData,
   type DashboardAsset,
   type EventEnvelope,
+  metricWindowOfReading,
   type Severity,
   TelemetryAggregated,
   WorkOrderCreated,
@@ -82,22 +83,22 @@ export const events = {
       meta(assetId),
     );
   },
+  /** A TelemetryAggregated of one reading at `lastTs`, in the 1 s window that holds it. */
   telemetry(assetId: string, metric: string, value: number, lastTs: string) {
+    return events.telemetryOf(assetId, { [metric]: value }, lastTs);
+  },
+  /** A TelemetryAggregated of one reading per metric, all at `lastTs`, in the 1 s window that holds it. */
+  telemetryOf(assetId: string, values: Record<string, number>, lastTs: string) {
+    const start = Math.floor(Date.parse(lastTs) / 1000) * 1000;
     return createEvent(
       TelemetryAggregated,
       {
         assetId,
-        metric,
-        windowStart: lastTs,
-        windowEnd: lastTs,
-        count: 1,
-        sum: value,
-        min: value,
-        max: value,
-        first: value,
-        firstTs: lastTs,
-        last: value,
-        lastTs,
+        windowStart: new Date(start).toISOString(),
+        windowEnd: new Date(start + 1000).toISOString(),
+        metrics: Object.entries(values).map(([metric, value]) =>
+          metricWindowOfReading(metric, value, lastTs),
+        ),
       },
       meta(assetId),
     );

@@ -21,7 +21,8 @@ export class UsageMetricIndex {
   accepts = (event: EventEnvelope): boolean => {
     if (event.type !== TelemetryAggregated.type || !this.keys) return true;
     const d = event.data as TelemetryAggregatedData;
-    return this.keys.has(`${d.assetId}|${d.metric}`);
+    const keys = this.keys;
+    return d.metrics.some((m) => keys.has(`${d.assetId}|${m.metric}`));
   };
 
   async refresh(): Promise<void> {

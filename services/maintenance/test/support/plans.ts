@@ -43,34 +43,41 @@ export function planKit(h: MaintenanceHarness) {
      * A TelemetryAggregated window of a counter, its readings `offsetS` seconds after the harness
      * clock (first) and half a second later (last); min and max default to first and last.
      */
-    window(
-      assetId: string,
-      metric: string,
-      values: { first: number; last: number; min?: number; max?: number },
-      offsetS = 0,
-    ) {
+    window(assetId: string, metric: string, values: CounterValues, offsetS = 0) {
+      return this.windowOf(assetId, { [metric]: values }, offsetS);
+    },
+    /** {@link window} for several counters of the asset in one event. */
+    windowOf(assetId: string, counters: Record<string, CounterValues>, offsetS = 0) {
       const start = h.clock.now().getTime() + offsetS * 1000;
       const iso = (ms: number) => new Date(ms).toISOString();
-      const min = values.min ?? Math.min(values.first, values.last);
-      const max = values.max ?? Math.max(values.first, values.last);
       return createEvent(
         TelemetryAggregated,
         {
           assetId,
-          metric,
           windowStart: iso(start),
           windowEnd: iso(start + 1000),
-          count: 2,
-          sum: values.first + values.last,
-          min,
-          max,
-          first: values.first,
-          firstTs: iso(start),
-          last: values.last,
-          lastTs: iso(start + 500),
+          metrics: Object.entries(counters).map(([metric, values]) => ({
+            metric,
+            count: 2,
+            sum: values.first + values.last,
+            min: values.min ?? Math.min(values.first, values.last),
+            max: values.max ?? Math.max(values.first, values.last),
+            first: values.first,
+            firstTs: iso(start),
+            last: values.last,
+            lastTs: iso(start + 500),
+          })),
         },
         { subject: assetId, clock: h.clock, ids: uuidV7Ids },
       );
     },
   };
+}
+
+/** Readings of a counter in one window: its first and last values, and min and max if not those. */
+export interface CounterValues {
+  first: number;
+  last: number;
+  min?: number;
+  max?: number;
 }

@@ -1,4 +1,4 @@
-import { TelemetryAggregated } from '@assetops/contracts';
+import { type MetricWindow, TelemetryAggregated, type TelemetryAggregatedData } from '@assetops/contracts';
 import {
   appendToOutbox,
   type Clock,
@@ -59,33 +59,53 @@ export interface FeedPublisherOptions {
 }
 
 /**
- * Publishes TelemetryAggregated: one event per asset, metric and window for the readings accepted
- * since that window was last announced. Runs on one instance per database (leader loop).
+ * The drained windows as TelemetryAggregated data: one event per asset and window, holding each
+ * of its metrics (the rows come ordered by window, asset and metric).
+ */
+function eventsOf(rows: readonly PendingRow[], windowMs: number): TelemetryAggregatedData[] {
+  const events: TelemetryAggregatedData[] = [];
+  let current: TelemetryAggregatedData | undefined;
+  let currentStart = Number.NaN;
+  for (const r of rows) {
+    const start = r.window_start.getTime();
+    if (!current || current.assetId !== r.asset_id || currentStart !== start) {
+      current = {
+        assetId: r.asset_id,
+        windowStart: r.window_start.toISOString(),
+        windowEnd: new Date(start + windowMs).toISOString(),
+        metrics: [],
+      };
+      currentStart = start;
+      events.push(current);
+    }
+    const metric: MetricWindow = {
+      metric: r.metric,
+      count: r.count,
+      sum: Number(r.sum),
+      min: r.min,
+      max: r.max,
+      first: r.first,
+      firstTs: r.first_ts.toISOString(),
+      last: r.last,
+      lastTs: r.last_ts.toISOString(),
+    };
+    current.metrics.push(metric);
+  }
+  return events;
+}
+
+/**
+ * Publishes TelemetryAggregated: one event per asset and window for the readings accepted since
+ * that window was last announced, with an entry per metric. Runs on one instance per database
+ * (leader loop).
  */
 export function createFeedPublisher(opts: FeedPublisherOptions) {
   const batchSize = opts.batchSize ?? 2000;
   const drainOnce = () =>
     withTransaction(opts.pool, async (tx) => {
       const { rows } = await tx.query<PendingRow & { parts: number }>(DRAIN, [batchSize]);
-      const events = rows.map((r) =>
-        createEvent(
-          TelemetryAggregated,
-          {
-            assetId: r.asset_id,
-            metric: r.metric,
-            windowStart: r.window_start.toISOString(),
-            windowEnd: new Date(r.window_start.getTime() + opts.windowMs).toISOString(),
-            count: r.count,
-            sum: Number(r.sum),
-            min: r.min,
-            max: r.max,
-            first: r.first,
-            firstTs: r.first_ts.toISOString(),
-            last: r.last,
-            lastTs: r.last_ts.toISOString(),
-          },
-          { subject: r.asset_id, clock: opts.clock, ids: opts.ids },
-        ),
+      const events = eventsOf(rows, opts.windowMs).map((data) =>
+        createEvent(TelemetryAggregated, data, { subject: data.assetId, clock: opts.clock, ids: opts.ids }),
       );
       // One outbox row for the drain's events (they are many, small, and published together).
       await appendToOutbox(tx, events, { pack: true });
