@@ -48,6 +48,8 @@
  *     waits (at most 4 × BENCH_QUIET_WAIT) for the event backlog of the maximum runs to clear.
  *     Then the same at 70% of the sustained maximum of (a') (when one was found; about 30 s more):
  *     the summary labels them "ack latency at 70% of the burst max" and "… of the sustained max".
+ *     Each run also prints the telemetry service's own timings over it (from its /metrics
+ *     histograms): a batch's whole ingestion, its wait for a write slot, and the write statement.
  * (d) MQTT, when the runtime offers a broker (`mqttUrl` in what startAllInOne returns; MQTT_PORT=0):
  *     BENCH_MQTT_PUBLISHERS (8) connections publish QoS 1 to `assetops/<assetId>/telemetry` for
  *     BENCH_MQTT_ASSETS (80) assets (`{"ts","values":{…}}` with every metric, or
@@ -89,6 +91,7 @@ import {
   waitUntilTelemetryKnows,
 } from '../common/platform.js';
 import { benchPostgresProcesses, type CpuCores, CpuSplit } from '../common/proc.js';
+import { histogramDelta, readHistograms, summarizeHistogram } from '../common/server-histograms.js';
 import {
   applyCliOptions,
   environment,
@@ -167,7 +170,16 @@ type LatencyRun = PacedRunResult &
     ofReadingsPerSecond: number;
     eventBacklogAtStart: number;
     eventLoopDelayMs: { p99Ms: number };
+    /** The telemetry service's own timings of the run, by histogram (see SERVER_TIMINGS). */
+    serverTimings?: Record<string, ReturnType<typeof summarizeHistogram>>;
   };
+
+/** The telemetry service's histograms phase (c) reports: ingestion, write-slot wait, write statement. */
+const SERVER_TIMINGS = [
+  'telemetry_ingest_seconds',
+  'telemetry_write_wait_seconds',
+  'telemetry_write_seconds',
+];
 
 /** One paced run of the sustained-maximum search (phase (a')). */
 type SustainProbe = PacedRunResult &
@@ -381,6 +393,7 @@ async function main(): Promise<void> {
     // (c) Ack latency, open loop: at 70% of the HTTP (burst) maximum and any other share of it asked
     // for, then at 70% of the sustained maximum.
     const latencies: LatencyRun[] = [];
+    const telemetryMetricsUrl = `${platform.services.telemetry}/metrics`;
     const latencyRun = async (load: number, of: LatencyRun['of'], ofRate: number) => {
       // The earlier runs leave an event backlog (feed → alert) that would weigh on this phase.
       const quiet = await platform.waitUntilQuiet(options.quietSeconds * 4000);
@@ -395,6 +408,7 @@ async function main(): Promise<void> {
       );
       await cpu.restart();
       await platform.eventLoopDelay();
+      const timingsBefore = await readHistograms(telemetryMetricsUrl, SERVER_TIMINGS);
       const paced: LatencyRun = {
         load,
         of,
@@ -413,6 +427,18 @@ async function main(): Promise<void> {
           `${paced.lateSends} sends > 5 ms late; server event-loop delay p99 ${paced.eventLoopDelayMs.p99Ms} ms; cores: server ${paced.serverCores}, postgres ${paced.postgresCores}, clients ${paced.benchClientCores}, other ${paced.otherCores}`,
       );
       if (paced.errors.length > 0) console.log('  errors:', paced.errors);
+      // Inside the telemetry service (bucket bounds, so "≤"): the whole ingestion of a batch, the
+      // wait for a write slot, and the write statement. The rest of the answer's time is HTTP,
+      // the gateway and the event loop.
+      const timingsAfter = await readHistograms(telemetryMetricsUrl, SERVER_TIMINGS);
+      paced.serverTimings = Object.fromEntries(
+        SERVER_TIMINGS.map((name) => [
+          name,
+          summarizeHistogram(histogramDelta(timingsBefore.get(name), timingsAfter.get(name)!)),
+        ]),
+      );
+      console.log('  inside the telemetry service (ms; quantiles are bucket bounds):');
+      console.table(paced.serverTimings);
       latencies.push(paced);
     };
     for (const load of options.latencyLoad) await latencyRun(load, 'burst', best.readingsPerSecond);

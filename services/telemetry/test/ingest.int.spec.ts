@@ -89,8 +89,17 @@ describe('telemetry ingestion over HTTP', () => {
       batch(0, 50),
       ...[5, 6, 7, 8].map((k) => batch(k * 200, 200)),
     ];
+    const timingsBefore = await timings();
     const results = await Promise.all(batches.map((b) => t.ingest(b)));
     expect(results.map((r) => r.accepted)).toEqual(batches.map((b) => b.length));
+    // The service's own timings: every batch ingested and written once, in fewer statements.
+    const timingsAfter = await timings();
+    const added = (name: string) => timingsAfter[name]! - (timingsBefore[name] ?? 0);
+    expect(added('telemetry_ingest_seconds_count')).toBe(8);
+    expect(added('telemetry_write_batches_total')).toBe(8);
+    expect(added('telemetry_write_seconds_count')).toBeGreaterThanOrEqual(1);
+    expect(added('telemetry_write_seconds_count')).toBe(added('telemetry_write_wait_seconds_count'));
+    expect(added('telemetry_write_seconds_sum')).toBeGreaterThan(0);
     expect(results.reduce((n, r) => n + r.duplicates, 0)).toBe(100);
     const { rows } = await t.db.pool.query<{ n: number; sum: number }>(
       `SELECT count(*)::int AS n, sum(r.value)::float8 AS sum FROM readings r JOIN series s USING (series_id) WHERE s.asset_id = $1`,
@@ -104,6 +113,17 @@ describe('telemetry ingestion over HTTP', () => {
     });
     expect(count.json().series[0].points).toEqual([{ ts: '2026-11-28T11:00:00.000Z', value: 1250 }]);
   });
+
+  /** The samples of the ingest timing metrics (label sets summed) on /metrics. */
+  async function timings(): Promise<Record<string, number>> {
+    const text = (await t.service.app.inject({ url: '/metrics' })).body;
+    const samples: Record<string, number> = {};
+    for (const line of text.split('\n')) {
+      const m = /^(telemetry_(?:ingest|write)_\w+?)(?:\{[^}]*\})? (\S+)$/.exec(line);
+      if (m && !m[1]!.endsWith('_bucket')) samples[m[1]!] = (samples[m[1]!] ?? 0) + Number(m[2]);
+    }
+    return samples;
+  }
 
   it('refuses readings of a decommissioned asset', async () => {
     const asset = await t.registerAsset();

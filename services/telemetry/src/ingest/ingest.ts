@@ -11,7 +11,7 @@ import {
   type Rejection,
   type TimeLimits,
 } from './validate.js';
-import { WriteQueue } from './write-queue.js';
+import { WriteQueue, type WriteQueueOptions } from './write-queue.js';
 import type { StoredReading } from './writer.js';
 
 export interface IngestorOptions {
@@ -27,6 +27,9 @@ export interface IngestorOptions {
   onStored?: () => void;
 }
 
+/** Histogram buckets of the ingest timings, in seconds. */
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5];
+
 /** A measurement already split from its transport's format (HTTP body, MQTT payload). */
 export type IngestItem = ParsedReading | Rejection;
 
@@ -41,16 +44,54 @@ export class Ingestor {
   private readonly now: () => number;
   private readonly readingsTotal?: Counter<'transport' | 'outcome'>;
   private readonly batchSize?: Histogram<'transport'>;
+  private readonly ingestSeconds?: Histogram<'transport'>;
 
   constructor(private readonly opts: IngestorOptions) {
     this.series = new SeriesResolver(opts.pool);
-    this.writes = new WriteQueue({ pool: opts.pool, feedWindowMs: opts.feedWindowMs });
     this.now = opts.now ?? Date.now;
+    let onWritten: WriteQueueOptions['onWritten'];
+    if (opts.metrics) {
+      // Where an ingest answer's time goes: waiting for a write slot, and the write statement.
+      const waited = new Histogram({
+        name: 'telemetry_write_wait_seconds',
+        help: 'Time a batch waited for a write slot (the oldest batch of each write statement)',
+        buckets: LATENCY_BUCKETS,
+        registers: [opts.metrics],
+      });
+      const wrote = new Histogram({
+        name: 'telemetry_write_seconds',
+        help: 'Duration of the write statements (readings, feed windows and pending roll-ups, committed)',
+        buckets: LATENCY_BUCKETS,
+        registers: [opts.metrics],
+      });
+      const merged = new Counter({
+        name: 'telemetry_write_batches_total',
+        help: 'Ingest batches written, counted once per write statement that held them',
+        registers: [opts.metrics],
+      });
+      onWritten = ({ waitedMs, writeMs, batches }) => {
+        waited.observe(waitedMs / 1000);
+        wrote.observe(writeMs / 1000);
+        merged.inc(batches);
+      };
+    }
+    this.writes = new WriteQueue({
+      pool: opts.pool,
+      feedWindowMs: opts.feedWindowMs,
+      ...(onWritten ? { onWritten } : {}),
+    });
     if (opts.metrics) {
       this.readingsTotal = new Counter({
         name: 'telemetry_readings_total',
         help: 'Readings received, by transport and outcome (stored, duplicate, rejected)',
         labelNames: ['transport', 'outcome'],
+        registers: [opts.metrics],
+      });
+      this.ingestSeconds = new Histogram({
+        name: 'telemetry_ingest_seconds',
+        help: 'Time from a batch handed to ingestion to its outcome (validated, checked, written, committed)',
+        labelNames: ['transport'],
+        buckets: LATENCY_BUCKETS,
         registers: [opts.metrics],
       });
       this.batchSize = new Histogram({
@@ -82,6 +123,7 @@ export class Ingestor {
    * closed assets are rejected; the rest are written in one transaction.
    */
   async ingest(items: readonly IngestItem[], transport = 'http'): Promise<IngestResult> {
+    const started = performance.now();
     const rejected: RejectedReading[] = [];
     const candidates: { index: number; reading: ParsedReading }[] = [];
     items.forEach((item, index) => {
@@ -108,6 +150,7 @@ export class Ingestor {
       inserted = await this.writes.write(rows);
       if (inserted > 0) this.opts.onStored?.();
     }
+    this.ingestSeconds?.observe({ transport }, (performance.now() - started) / 1000);
     this.batchSize?.observe({ transport }, items.length);
     this.readingsTotal?.inc({ transport, outcome: 'stored' }, inserted);
     this.readingsTotal?.inc({ transport, outcome: 'duplicate' }, accepted.length - inserted);

@@ -8,10 +8,16 @@ export interface WriteQueueOptions {
   maxConcurrentWrites?: number;
   /** Readings one merged statement takes at most (default 10,000; a larger batch goes alone). */
   maxReadingsPerWrite?: number;
+  /**
+   * Told of each statement that committed: how long its oldest batch waited for a free slot and
+   * how long the statement took, in milliseconds, and how many batches it merged.
+   */
+  onWritten?: (timing: { waitedMs: number; writeMs: number; batches: number }) => void;
 }
 
 interface Waiting {
   readings: readonly StoredReading[];
+  queuedAt: number;
   resolve: (inserted: number) => void;
   reject: (err: unknown) => void;
 }
@@ -38,7 +44,7 @@ export class WriteQueue {
   /** Stores the readings; resolves with how many were new once they are committed. */
   write(readings: readonly StoredReading[]): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ readings, resolve, reject });
+      this.waiting.push({ readings, queuedAt: performance.now(), resolve, reject });
       this.pump();
     });
   }
@@ -63,11 +69,7 @@ export class WriteQueue {
 
   private async run(taken: Waiting[]): Promise<void> {
     try {
-      const inserted = await writeReadingBatches(
-        this.opts.pool,
-        taken.map((w) => w.readings),
-        this.opts.feedWindowMs,
-      );
+      const inserted = await this.writeTimed(taken);
       for (const [i, w] of taken.entries()) w.resolve(inserted[i]!);
     } catch (err) {
       if (taken.length === 1) {
@@ -78,12 +80,28 @@ export class WriteQueue {
       // so that every caller gets its own outcome.
       for (const w of taken) {
         try {
-          const [inserted] = await writeReadingBatches(this.opts.pool, [w.readings], this.opts.feedWindowMs);
+          const [inserted] = await this.writeTimed([w]);
           w.resolve(inserted!);
         } catch (own) {
           w.reject(own);
         }
       }
     }
+  }
+
+  /** One statement for the batches, timed. */
+  private async writeTimed(taken: readonly Waiting[]): Promise<number[]> {
+    const started = performance.now();
+    const inserted = await writeReadingBatches(
+      this.opts.pool,
+      taken.map((w) => w.readings),
+      this.opts.feedWindowMs,
+    );
+    this.opts.onWritten?.({
+      waitedMs: started - taken[0]!.queuedAt,
+      writeMs: performance.now() - started,
+      batches: taken.length,
+    });
+    return inserted;
   }
 }
