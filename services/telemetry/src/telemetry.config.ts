@@ -42,6 +42,11 @@ export const telemetryConfigSpec = {
     default: 1000,
     description: 'event-time window of TelemetryAggregated events (100ms to 60s)',
   }),
+  TELEMETRY_ROLLUP_INTERVAL: duration({
+    default: 1000,
+    description:
+      'how often ingested readings are merged into the roll-up tiers and latest values (50ms to 60s); queries are exact meanwhile',
+  }),
   TELEMETRY_PARTITIONS_AHEAD: integer({
     default: 2,
     min: 1,
@@ -131,6 +136,9 @@ export function retentionPolicy(config: TelemetryConfig): RetentionPolicy {
   }
   if (config.TELEMETRY_COMPACT_AFTER <= config.TELEMETRY_LATENESS_WINDOW) {
     throw new Error('TELEMETRY_COMPACT_AFTER must exceed TELEMETRY_LATENESS_WINDOW');
+  }
+  if (config.TELEMETRY_ROLLUP_INTERVAL < 50 || config.TELEMETRY_ROLLUP_INTERVAL > 60_000) {
+    throw new Error('TELEMETRY_ROLLUP_INTERVAL must be between 50ms and 60s');
   }
   if (config.TELEMETRY_FEED_WINDOW < 100 || config.TELEMETRY_FEED_WINDOW > 60_000) {
     throw new Error('TELEMETRY_FEED_WINDOW must be between 100ms and 60s');

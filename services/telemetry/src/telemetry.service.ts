@@ -61,7 +61,13 @@ export async function createTelemetryService(ctx: ServiceContext): Promise<Servi
     windowMs: config.TELEMETRY_FEED_WINDOW,
   });
   // Roll-up tiers and latest values, merged from what ingest appended (queries stay exact meanwhile).
-  const rollups = createRollupAggregator({ pool: ctx.pool, logger: ctx.logger });
+  // Each run upserts one row per tier for each series it saw, however many batches brought it: a
+  // longer interval merges more batches per row.
+  const rollups = createRollupAggregator({
+    pool: ctx.pool,
+    logger: ctx.logger,
+    intervalMs: config.TELEMETRY_ROLLUP_INTERVAL,
+  });
 
   // Device telemetry over MQTT: from the embedded broker (all-in-one), or from MQTT_URL when set.
   const mqtt = mqttIngestFromConfig(config, ctx, ingestor);
