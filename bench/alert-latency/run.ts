@@ -622,7 +622,10 @@ class BacklogSampler {
         const count = async (db: PhaseContext['telemetryDb'], sql: string) =>
           Number((await db.query<{ n: number }>(sql)).rows[0]?.n ?? 0);
         const [feed, outbox, inbox] = await Promise.all([
-          count(this.telemetryDb, 'SELECT count(*)::int AS n FROM feed_pending'),
+          count(
+            this.telemetryDb,
+            'SELECT coalesce(sum(cardinality(series_ids)), 0)::int AS n FROM feed_pending',
+          ),
           count(
             this.telemetryDb,
             'SELECT coalesce(sum(events), 0)::int AS n FROM outbox WHERE published_at IS NULL',

@@ -140,7 +140,10 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       );
       add(`${name} inbox`, await count("SELECT count(*)::int AS n FROM inbox WHERE status = 'pending'"));
       if (name === 'telemetry')
-        add('telemetry feed_pending', await count('SELECT count(*)::int AS n FROM feed_pending'));
+        add(
+          'telemetry feed_pending',
+          await count('SELECT coalesce(sum(cardinality(series_ids)), 0)::int AS n FROM feed_pending'),
+        );
     }
     return found;
   };

@@ -135,7 +135,7 @@ async function main(): Promise<void> {
     const counts = (
       await db.query<Record<string, number>>(
         `SELECT (SELECT count(*) FROM readings)::int AS readings, (SELECT count(*) FROM rollup_1m)::int AS rollup_1m,
-                (SELECT count(*) FROM latest)::int AS latest, (SELECT count(*) FROM feed_pending)::int AS feed_pending,
+                (SELECT count(*) FROM latest)::int AS latest, (SELECT coalesce(sum(cardinality(series_ids)), 0) FROM feed_pending)::int AS feed_pending,
                 (SELECT count(*) FROM pg_inherits)::int AS partitions`,
       )
     ).rows[0];

@@ -47,7 +47,10 @@ export async function pipelineBacklog(
       backlog.outbox[service] = row!.outbox;
       backlog.inbox[service] = row!.inbox;
       if (service === 'telemetry') {
-        const [feed] = await query<{ n: number }>(url, 'SELECT count(*)::int AS n FROM feed_pending');
+        const [feed] = await query<{ n: number }>(
+          url,
+          'SELECT coalesce(sum(cardinality(series_ids)), 0)::int AS n FROM feed_pending',
+        );
         backlog.feed = feed!.n;
       }
     }),

@@ -43,9 +43,9 @@ export const telemetryConfigSpec = {
     description: 'event-time window of TelemetryAggregated events (100ms to 60s)',
   }),
   TELEMETRY_ROLLUP_INTERVAL: duration({
-    default: 1000,
+    default: 250,
     description:
-      'how often ingested readings are merged into the roll-up tiers and latest values (50ms to 60s); queries are exact meanwhile',
+      'how often ingested readings are merged into the roll-up tiers and latest values (50ms to 60s); queries are exact meanwhile, and read the rows not merged yet',
   }),
   TELEMETRY_PARTITIONS_AHEAD: integer({
     default: 2,

@@ -62,7 +62,8 @@ export async function createTelemetryService(ctx: ServiceContext): Promise<Servi
   });
   // Roll-up tiers and latest values, merged from what ingest appended (queries stay exact meanwhile).
   // Each run upserts one row per tier for each series it saw, however many batches brought it: a
-  // longer interval merges more batches per row.
+  // longer interval merges more batches per row, but leaves more rows for queries to read beside
+  // the tiers (they scan the pending rows).
   const rollups = createRollupAggregator({
     pool: ctx.pool,
     logger: ctx.logger,

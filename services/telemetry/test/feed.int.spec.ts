@@ -128,6 +128,36 @@ describe('TelemetryAggregated feed', () => {
     ]);
   });
 
+  it('keeps the windows of a write in one pending row, and drains rows whole, a limited number of windows at a time', async () => {
+    const small = createFeedPublisher({
+      pool: t.db.pool,
+      logger: createLogger({ service: 'telemetry', level: 'silent' }),
+      clock: t.clock,
+      ids: uuidV7Ids,
+      windowMs: 1000,
+      batchSize: 3,
+    });
+    const asset = await t.registerAsset();
+    const at = (s: number) => new Date(Date.parse('2026-11-28T11:56:00.000Z') + s * 1000).toISOString();
+    for (const s of [0, 2, 4]) {
+      await t.ingest([
+        { assetId: asset, metric: 'rpm', value: s, ts: at(s) },
+        { assetId: asset, metric: 'rpm', value: s + 1, ts: at(s + 1) },
+      ]);
+    }
+    const { rows } = await t.db.pool.query<{ windows: number }>(
+      'SELECT cardinality(series_ids) AS windows FROM feed_pending ORDER BY id',
+    );
+    expect(rows.map((r) => r.windows)).toEqual([2, 2, 2]);
+    // 3 windows a drain: two whole rows (4 windows), then the last one.
+    expect(await small.drain()).toBe(6);
+    const events = await announced(asset);
+    expect(events.map((e) => [e.data.windowStart, e.data.metrics[0]!.last])).toEqual(
+      [0, 1, 2, 3, 4, 5].map((s) => [at(s), s]),
+    );
+    expect((await t.db.pool.query('SELECT 1 FROM feed_pending')).rowCount).toBe(0);
+  });
+
   it('announces nothing for a re-sent reading', async () => {
     const asset = await t.registerAsset();
     const reading = { assetId: asset, metric: 'rpm', value: 3, ts: '2026-11-28T11:58:00.000Z' };

@@ -24,26 +24,38 @@ interface PendingRow {
   last: number;
 }
 
-// Claims a batch of appended window aggregates (skipping rows another publisher holds), deletes
-// them and merges them per series and window; the events go to the outbox in the same transaction,
-// so each aggregate is announced once. Ingest only appends, so it never waits for this transaction.
+// Claims the oldest appended rows (one per write statement, its windows as arrays) up to about
+// $1 windows — at least one row; rows another publisher holds are skipped — deletes them and merges
+// their windows per series and window; the events go to the outbox in the same transaction, so each
+// aggregate is announced once. Ingest only appends, so it never waits for this transaction.
 const DRAIN = `
-WITH claimed AS (
-  SELECT id FROM feed_pending ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
+WITH candidates AS (
+  SELECT id, cardinality(series_ids) AS n FROM feed_pending ORDER BY id LIMIT $2
+), cut AS (
+  SELECT id FROM (SELECT id, sum(n) OVER (ORDER BY id) - n AS before FROM candidates) c WHERE before < $1
+), claimed AS (
+  SELECT f.id FROM feed_pending f JOIN cut USING (id) FOR UPDATE OF f SKIP LOCKED
 ), drained AS (
   DELETE FROM feed_pending f USING claimed c WHERE f.id = c.id
   RETURNING f.*
+), windows AS (
+  SELECT u.* FROM drained d,
+         unnest(d.series_ids, d.window_starts, d.counts, d.sums, d.mins, d.maxs, d.first_tss, d.firsts, d.last_tss, d.lasts)
+           AS u(series_id, window_start, count, sum, min, max, first_ts, first, last_ts, last)
 ), merged AS (
   SELECT series_id, window_start, sum(count)::int AS count, sum(sum) AS sum, min(min) AS min, max(max) AS max,
          min(first_ts) AS first_ts, (array_agg(first ORDER BY first_ts))[1] AS first,
          max(last_ts) AS last_ts, (array_agg(last ORDER BY last_ts DESC))[1] AS last,
          count(*)::int AS parts
-    FROM drained GROUP BY series_id, window_start
+    FROM windows GROUP BY series_id, window_start
 )
 SELECT s.asset_id, s.metric, m.window_start, m.count, m.sum::text AS sum, m.min, m.max,
-       m.first_ts, m.first, m.last_ts, m.last, m.parts
+       m.first_ts, m.first, m.last_ts, m.last, m.parts, (SELECT count(*) FROM drained)::int AS rows
   FROM merged m JOIN series s USING (series_id)
  ORDER BY m.window_start, s.asset_id, s.metric`;
+
+/** Rows a drain looks at, at most (the rows it claims are fewer when they hold many windows). */
+const DRAIN_ROWS = 1000;
 
 export interface FeedPublisherOptions {
   pool: Pool;
@@ -53,6 +65,7 @@ export interface FeedPublisherOptions {
   windowMs: number;
   /** How often pending windows are drained (default 100 ms: alerts wait at most this long). */
   intervalMs?: number;
+  /** About how many appended windows one drain takes (whole appended rows, at least one; default 2,000). */
   batchSize?: number;
   /** Least time between two runs caused by `nudge()` (default 25 ms). */
   minSpacingMs?: number;
@@ -103,13 +116,19 @@ export function createFeedPublisher(opts: FeedPublisherOptions) {
   const batchSize = opts.batchSize ?? 2000;
   const drainOnce = () =>
     withTransaction(opts.pool, async (tx) => {
-      const { rows } = await tx.query<PendingRow & { parts: number }>(DRAIN, [batchSize]);
+      const { rows } = await tx.query<PendingRow & { parts: number; rows: number }>(DRAIN, [
+        batchSize,
+        DRAIN_ROWS,
+      ]);
       const events = eventsOf(rows, opts.windowMs).map((data) =>
         createEvent(TelemetryAggregated, data, { subject: data.assetId, clock: opts.clock, ids: opts.ids }),
       );
       // One outbox row for the drain's events (they are many, small, and published together).
       await appendToOutbox(tx, events, { pack: true });
-      return { parts: rows.reduce((n, r) => n + r.parts, 0), events: events.length };
+      const parts = rows.reduce((n, r) => n + r.parts, 0);
+      // Claimed up to the limit (by windows or by rows): there may be more.
+      const more = parts >= batchSize || (rows[0]?.rows ?? 0) >= DRAIN_ROWS;
+      return { parts, events: events.length, more };
     });
   const loop = new LeaderLoop({
     name: 'telemetry-feed',
@@ -120,7 +139,7 @@ export function createFeedPublisher(opts: FeedPublisherOptions) {
     standbyRetryMs: 5000,
     errorBackoff: { baseMs: 200, maxMs: 10_000 },
     logger: opts.logger,
-    work: async () => ({ more: (await drainOnce()).parts === batchSize }),
+    work: async () => ({ more: (await drainOnce()).more }),
   });
   // Ingest nudges the publisher after each write; runs are spaced at least this far apart so that a
   // busy ingest does not turn every batch into its own (smaller) events.
@@ -140,9 +159,9 @@ export function createFeedPublisher(opts: FeedPublisherOptions) {
     async drain(): Promise<number> {
       let total = 0;
       for (;;) {
-        const { parts, events } = await loop.runExclusive(drainOnce);
+        const { events, more } = await loop.runExclusive(drainOnce);
         total += events;
-        if (parts < batchSize) return total;
+        if (!more) return total;
       }
     },
   };

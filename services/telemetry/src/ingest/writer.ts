@@ -12,8 +12,8 @@ export interface StoredReading {
 
 /**
  * The ack path of a batch, in one statement (one round trip, one transaction): the readings, and —
- * from the rows actually inserted — the pending TelemetryAggregated windows and the pending minute
- * roll-ups. Both are appends; the roll-up aggregator (rollups/rollup-aggregator.ts) merges the
+ * from the rows actually inserted — the pending TelemetryAggregated windows (one feed_pending row
+ * holding them all, as arrays) and the pending minute roll-ups. Both are appends; the roll-up aggregator (rollups/rollup-aggregator.ts) merges the
  * minute rows into the 1m/1h/1d tiers and the latest values shortly after, many batches at once,
  * and queries read pending rows beside the tiers meanwhile. Timestamps travel as epoch
  * milliseconds (exact), values as float8.
@@ -41,8 +41,10 @@ WITH input AS (
          ${READING_AGGREGATES}
     FROM ins GROUP BY 1, 2, 3
 ), feed AS (
-  INSERT INTO feed_pending (series_id, window_start, count, sum, min, max, first_ts, first, last_ts, last)
-  SELECT series_id, bucket, count, sum, min, max, first_ts, first, last_ts, last FROM w
+  INSERT INTO feed_pending (series_ids, window_starts, counts, sums, mins, maxs, first_tss, firsts, last_tss, lasts)
+  SELECT array_agg(series_id), array_agg(bucket), array_agg(count), array_agg(sum), array_agg(min), array_agg(max),
+         array_agg(first_ts), array_agg(first), array_agg(last_ts), array_agg(last)
+    FROM w HAVING count(*) > 0
 ), pending AS (
   INSERT INTO rollup_pending (${ROLLUP_COLUMNS})
   ${

@@ -52,7 +52,7 @@ const DEADLOCK = '40P01';
 export interface RollupAggregatorOptions {
   pool: Pool;
   logger: Logger;
-  /** How often pending rows are merged (default 1 s): how long they wait, at most, under load. */
+  /** How often pending rows are merged (default 250 ms): how long they wait, at most, under load. */
   intervalMs?: number;
   /** Pending rows claimed per run (default 50,000). */
   batchSize?: number;
@@ -93,7 +93,7 @@ export function createRollupAggregator(opts: RollupAggregatorOptions) {
     pool: opts.pool,
     lockName: 'assetops.telemetry.rollups',
     channel: 'assetops_telemetry_rollups',
-    pollIntervalMs: opts.intervalMs ?? 1000,
+    pollIntervalMs: opts.intervalMs ?? 250,
     standbyRetryMs: 5000,
     errorBackoff: { baseMs: 200, maxMs: 10_000 },
     logger: opts.logger,
