@@ -1,5 +1,7 @@
 import type { TelemetryQueryResult } from '@assetops/contracts';
+import { createLogger } from '@assetops/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRollupAggregator } from '../src/rollups/rollup-aggregator.js';
 import { startTelemetry, type TelemetryHarness } from './support/harness.js';
 
 const NOW = '2026-11-28T12:00:00.000Z';
@@ -177,7 +179,7 @@ describe('roll-ups and queries', () => {
     await send(asset, sample.slice(1, 30), 29);
     await send(asset, sample.slice(0, 1), 1);
     const { rows: pending } = await t.db.pool.query<{ n: number }>(
-      'SELECT count(*)::int AS n FROM rollup_pending p JOIN series s USING (series_id) WHERE s.asset_id = $1',
+      'SELECT count(*)::int AS n FROM rollup_pending p, unnest(p.series_ids) AS u(series_id) JOIN series s USING (series_id) WHERE s.asset_id = $1',
       [asset],
     );
     expect(pending[0]!.n).toBeGreaterThan(0);
@@ -208,6 +210,55 @@ describe('roll-ups and queries', () => {
     expect((await t.flushRollups()).claimed).toBeGreaterThan(0);
     expect(await answers()).toEqual(before);
     expect(await t.flushRollups()).toEqual({ claimed: 0, minutes: 0 });
+  });
+
+  it('keeps the minute roll-ups of a write in one pending row, and merges rows whole, a limited number at a time', async () => {
+    await t.flushRollups(); // what the earlier tests left pending
+    const asset = await t.registerAsset();
+    const minute = (m: number, s = 0) => Date.parse('2026-11-28T09:00:00.000Z') + m * 60_000 + s * 1000;
+    // Three writes of two minutes each; the second one revises a minute of the first.
+    await send(
+      asset,
+      [
+        { metric: 'temperature', tsMs: minute(0), value: 1 },
+        { metric: 'temperature', tsMs: minute(1), value: 2 },
+      ],
+      2,
+    );
+    await send(
+      asset,
+      [
+        { metric: 'temperature', tsMs: minute(1, 30), value: 4 },
+        { metric: 'temperature', tsMs: minute(2), value: 8 },
+      ],
+      2,
+    );
+    await send(
+      asset,
+      [
+        { metric: 'temperature', tsMs: minute(3), value: 16 },
+        { metric: 'temperature', tsMs: minute(4), value: 32 },
+      ],
+      2,
+    );
+    const { rows } = await t.db.pool.query<{ n: number }>(
+      `SELECT cardinality(p.series_ids) AS n FROM rollup_pending p
+        WHERE (SELECT asset_id FROM series WHERE series_id = p.series_ids[1]) = $1 ORDER BY id`,
+      [asset],
+    );
+    expect(rows.map((r) => r.n)).toEqual([2, 2, 2]);
+    // About 3 pending minute rows a run: the first two appended rows (4), then the last one.
+    const small = createRollupAggregator({
+      pool: t.db.pool,
+      logger: createLogger({ service: 'telemetry', level: 'silent' }),
+      batchSize: 3,
+    });
+    expect(await small.flush()).toEqual({ claimed: 6, minutes: 5 });
+    const sums = await query(
+      asset,
+      `metric=temperature&from=2026-11-28T09:00:00Z&to=2026-11-28T09:05:00Z&bucket=1m&agg=sum`,
+    );
+    expect(sums.body.series[0]!.points.map((p) => p.value)).toEqual([1, 6, 8, 16, 32]);
   });
 
   it('answers from the coarsest exact tier, with the same values as the readings give', async () => {

@@ -1,5 +1,5 @@
 import { numberArray, type Pool } from '@assetops/platform';
-import { MERGED_AGGREGATES, READING_AGGREGATES, ROLLUP_COLUMNS } from '../rollups/rollup.sql.js';
+import { appendPending, READING_AGGREGATES } from '../rollups/rollup.sql.js';
 import { ensureIngestPartitions } from '../storage/partitions.js';
 
 /** One reading ready to store. */
@@ -13,7 +13,7 @@ export interface StoredReading {
 /**
  * The ack path of a batch, in one statement (one round trip, one transaction): the readings, and —
  * from the rows actually inserted — the pending TelemetryAggregated windows (one feed_pending row
- * holding them all, as arrays) and the pending minute roll-ups. Both are appends; the roll-up aggregator (rollups/rollup-aggregator.ts) merges the
+ * holding them all, as arrays) and the pending minute roll-ups (one rollup_pending row, likewise). Both are appends; the roll-up aggregator (rollups/rollup-aggregator.ts) merges the
  * minute rows into the 1m/1h/1d tiers and the latest values shortly after, many batches at once,
  * and queries read pending rows beside the tiers meanwhile. Timestamps travel as epoch
  * milliseconds (exact), values as float8.
@@ -23,8 +23,9 @@ export interface StoredReading {
  * speculative insertion), and fails on the first stored reading — the writer then sends the
  * batch again with `skipStored`. Re-sends are rare; every batch pays for the check otherwise.
  *
- * When feed windows tile minutes (the window divides 60 s, as the default 1 s does), the minute
- * rows are merged from the window aggregates, so the readings are grouped and sorted once.
+ * When feed windows tile minutes (the window divides 60 s, as the default 1 s does), the window
+ * aggregates are the pending minute rows as they are (each lies in one minute; the aggregator and
+ * the queries merge the rows of a minute anyway), so the readings are grouped and sorted once.
  */
 function writeStatement(skipStored: boolean, feedWindowMs: number, perBatch: boolean): string {
   const windowsTileMinutes = 60_000 % feedWindowMs === 0;
@@ -45,15 +46,14 @@ WITH input AS (
   SELECT array_agg(series_id), array_agg(bucket), array_agg(count), array_agg(sum), array_agg(min), array_agg(max),
          array_agg(first_ts), array_agg(first), array_agg(last_ts), array_agg(last)
     FROM w HAVING count(*) > 0
-), pending AS (
-  INSERT INTO rollup_pending (${ROLLUP_COLUMNS})
-  ${
+), pending AS (${appendPending(
     windowsTileMinutes
-      ? `SELECT series_id, class_id, date_bin(interval '1 minute', bucket, timestamptz 'epoch'), ${MERGED_AGGREGATES}
-    FROM w GROUP BY 1, 2, 3`
-      : `SELECT series_id, class_id, date_bin(interval '1 minute', ts, timestamptz 'epoch'), ${READING_AGGREGATES}
-    FROM ins GROUP BY 1, 2, 3`
-  }
+      ? `SELECT series_id, class_id, date_bin(interval '1 minute', bucket, timestamptz 'epoch') AS bucket,
+           count, sum, min, max, first_ts, first, last_ts, last
+      FROM w`
+      : `SELECT series_id, class_id, date_bin(interval '1 minute', ts, timestamptz 'epoch') AS bucket, ${READING_AGGREGATES}
+    FROM ins GROUP BY 1, 2, 3`,
+  )}
 )
 ${
   perBatch

@@ -1,6 +1,9 @@
 import { LeaderLoop, type Logger, type Pool, withTransaction } from '@assetops/platform';
 import { ensurePartitions } from '../storage/partitions.js';
-import { MERGED_AGGREGATES, mergeInto, ROLLUP_COLUMNS } from './rollup.sql.js';
+import { MERGED_AGGREGATES, mergeInto, pendingRollups, ROLLUP_COLUMNS } from './rollup.sql.js';
+
+/** `rollup_pending` rows (one per write) a run looks at, at most; it takes fewer when they hold many roll-ups. */
+const PENDING_ROWS_PER_RUN = 1000;
 
 const upsert = (table: string, from: string) => `
   INSERT INTO ${table} AS r (${ROLLUP_COLUMNS})
@@ -8,8 +11,9 @@ const upsert = (table: string, from: string) => `
   ON CONFLICT (series_id, class_id, bucket) DO UPDATE SET ${mergeInto('r')}`;
 
 /**
- * The aggregator's statement ($1: the most pending rows to claim; exported for bench/ingest).
- * Claims a batch of pending minute rows (deleting them), merges them per series and minute, and
+ * The aggregator's statement ($1: about how many pending minute rows to claim — whole appended
+ * rows, at least one; exported for bench/ingest). Claims a batch of pending minute rows (deleting
+ * the rows of arrays that hold them), merges them per series and minute, and
  * merges those into each tier — the hour and day rows from the merged minutes, so each tier row is
  * upserted once per run however many batches touched it — and into the latest values (only ever
  * by a newer reading). One statement, one transaction: a pending row's effects land in every tier
@@ -18,10 +22,15 @@ const upsert = (table: string, from: string) => `
  * row twice.
  */
 export const AGGREGATE_PENDING = `
-WITH claimed AS (
+WITH candidates AS (
+  SELECT id, cardinality(series_ids) AS n FROM rollup_pending ORDER BY id LIMIT ${PENDING_ROWS_PER_RUN}
+), taken AS (
   DELETE FROM rollup_pending
-   WHERE ctid = ANY(ARRAY(SELECT ctid FROM rollup_pending LIMIT $1))
-  RETURNING ${ROLLUP_COLUMNS}
+   WHERE id = ANY(ARRAY(SELECT id FROM (SELECT id, sum(n) OVER (ORDER BY id) - n AS before FROM candidates) c
+                         WHERE before < $1))
+  RETURNING *
+), claimed AS (
+  SELECT u.* FROM ${pendingRollups('taken')}
 ), m AS (
   SELECT series_id, class_id, bucket, ${MERGED_AGGREGATES} FROM claimed GROUP BY 1, 2, 3
 ), h AS (
@@ -38,13 +47,14 @@ WITH claimed AS (
    WHERE excluded.ts > l.ts
 )
 SELECT (SELECT count(*) FROM claimed)::int AS claimed,
-       (SELECT count(*) FROM m)::int AS minutes`;
+       (SELECT count(*) FROM m)::int AS minutes,
+       (SELECT count(*) FROM taken)::int AS rows`;
 
 // The time span of pending rows per class: the roll-up partitions a run may need.
 const PENDING_SPANS = `
-SELECT class_id, (extract(epoch FROM min(bucket)) * 1000)::int8 AS from_ms,
-       (extract(epoch FROM max(bucket)) * 1000)::int8 AS to_ms
-  FROM rollup_pending GROUP BY class_id`;
+SELECT u.class_id, (extract(epoch FROM min(u.bucket)) * 1000)::int8 AS from_ms,
+       (extract(epoch FROM max(u.bucket)) * 1000)::int8 AS to_ms
+  FROM ${pendingRollups('rollup_pending')} GROUP BY u.class_id`;
 
 const NO_PARTITION = '23514';
 const DEADLOCK = '40P01';
@@ -54,16 +64,21 @@ export interface RollupAggregatorOptions {
   logger: Logger;
   /** How often pending rows are merged (default 250 ms): how long they wait, at most, under load. */
   intervalMs?: number;
-  /** Pending rows claimed per run (default 50,000). */
+  /** Pending minute rows claimed per run, about (whole appended rows, at least one; default 50,000). */
   batchSize?: number;
 }
 
 /** What one run merged. */
 export interface RollupRun {
-  /** Pending rows claimed (one per ingest batch, series and minute). */
+  /** Pending minute rows claimed (one per ingest batch, series and minute). */
   claimed: number;
   /** Distinct (series, minute) merged into the tiers. */
   minutes: number;
+}
+
+/** A run, and whether it took as much as it may (so more may be pending). */
+interface RunOutcome extends RollupRun {
+  full: boolean;
 }
 
 /**
@@ -72,12 +87,13 @@ export interface RollupRun {
  */
 export function createRollupAggregator(opts: RollupAggregatorOptions) {
   const batchSize = opts.batchSize ?? 50_000;
-  const aggregateOnce = async (): Promise<RollupRun> => {
+  const aggregateOnce = async (): Promise<RunOutcome> => {
     for (let attempt = 1; ; attempt++) {
       try {
         return await withTransaction(opts.pool, async (tx) => {
-          const { rows } = await tx.query<RollupRun>(AGGREGATE_PENDING, [batchSize]);
-          return rows[0]!;
+          const { rows } = await tx.query<RollupRun & { rows: number }>(AGGREGATE_PENDING, [batchSize]);
+          const { claimed, minutes } = rows[0]!;
+          return { claimed, minutes, full: claimed >= batchSize || rows[0]!.rows >= PENDING_ROWS_PER_RUN };
         });
       } catch (err) {
         const code = (err as { code?: string }).code;
@@ -97,7 +113,7 @@ export function createRollupAggregator(opts: RollupAggregatorOptions) {
     standbyRetryMs: 5000,
     errorBackoff: { baseMs: 200, maxMs: 10_000 },
     logger: opts.logger,
-    work: async () => ({ more: (await aggregateOnce()).claimed === batchSize }),
+    work: async () => ({ more: (await aggregateOnce()).full }),
   });
   return {
     start: () => loop.start(),
@@ -109,7 +125,7 @@ export function createRollupAggregator(opts: RollupAggregatorOptions) {
         const run = await loop.runExclusive(aggregateOnce);
         total.claimed += run.claimed;
         total.minutes += run.minutes;
-        if (run.claimed < batchSize) return total;
+        if (!run.full) return total;
       }
     },
   };
