@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DashboardAssetPage, DashboardFleet, DashboardRebuild } from '@assetops/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TELEMETRY_AGGREGATED_V1 } from '../src/projection/projection.apply.js';
 import { type DashboardHarness, events, eventually, startDashboard } from './support/harness.js';
 
 describe('dashboard rebuild', () => {
@@ -77,5 +78,56 @@ describe('dashboard rebuild', () => {
     const response = await h.api<{ code: string }>('GET', `/api/v1/dashboard/rebuild/${randomUUID()}`);
     expect(response.status).toBe(404);
     expect(response.body.code).toBe('DASHBOARD_REBUILD_NOT_FOUND');
+  });
+
+  it('replays telemetry journaled before TelemetryAggregated v2 (one metric per event)', async () => {
+    const assetId = randomUUID();
+    await h.deliver(
+      events.registered(assetId, { name: 'Pump v1' }),
+      events.telemetry(assetId, 'rpm', 1480, '2026-03-02T10:00:01.000Z'),
+    );
+    // A journal written by the previous version: a v1 window, newer than the v2 one.
+    const v1 = {
+      ...events.registered(assetId),
+      id: randomUUID(),
+      type: TELEMETRY_AGGREGATED_V1,
+      data: {
+        assetId,
+        metric: 'temperature',
+        windowStart: '2026-03-02T10:00:05.000Z',
+        windowEnd: '2026-03-02T10:00:06.000Z',
+        count: 1,
+        sum: 71.5,
+        min: 71.5,
+        max: 71.5,
+        first: 71.5,
+        firstTs: '2026-03-02T10:00:05.500Z',
+        last: 71.5,
+        lastTs: '2026-03-02T10:00:05.500Z',
+      },
+    };
+    await h.db.pool.query(
+      `INSERT INTO journal (event_id, type, subject, event_time, compact_key, compact_ts, event)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [
+        v1.id,
+        v1.type,
+        assetId,
+        v1.time,
+        `telemetry:${assetId}:temperature`,
+        v1.data.lastTs,
+        JSON.stringify(v1),
+      ],
+    );
+    const started = await h.api<DashboardRebuild>('POST', '/api/v1/dashboard/rebuild');
+    expect(started.status).toBe(202);
+    await eventually(async () => {
+      const progress = await h.api<DashboardRebuild>('GET', `/api/v1/dashboard/rebuild/${started.body.id}`);
+      return progress.body.state === 'completed' ? progress.body : undefined;
+    });
+    expect((await h.asset(assetId)).latest).toEqual({
+      rpm: { value: 1480, ts: '2026-03-02T10:00:01.000Z' },
+      temperature: { value: 71.5, ts: '2026-03-02T10:00:05.500Z' },
+    });
   });
 });

@@ -39,6 +39,19 @@ import { OpenWorkOrderStatuses } from './projection.rules.js';
  */
 export type Generation = number | null;
 
+/**
+ * The type of TelemetryAggregated before version 2: one metric per event, its data the fields of a
+ * TelemetryWindow. Journals written before the upgrade hold such events; a rebuild still replays them.
+ */
+export const TELEMETRY_AGGREGATED_V1 = 'assetops.telemetry.aggregated.v1';
+
+/** The windows a journaled telemetry event holds (of either version); none for any other event. */
+export function journaledWindows(event: EventEnvelope): TelemetryWindow[] {
+  if (event.type === TelemetryAggregated.type) return telemetryWindows(event.data as TelemetryAggregatedData);
+  if (event.type === TELEMETRY_AGGREGATED_V1) return [event.data as TelemetryWindow];
+  return [];
+}
+
 /** The CloudEvents types the projection applies. */
 export const projectedEvents = [
   AssetRegistered,
@@ -70,7 +83,8 @@ export async function applyEvent(
       await assetStatusChanged(db, event.data as AssetStatusChangedData, generation);
       return true;
     case TelemetryAggregated.type:
-      await applyTelemetry(db, telemetryWindows(event.data as TelemetryAggregatedData), generation);
+    case TELEMETRY_AGGREGATED_V1:
+      await applyTelemetry(db, journaledWindows(event), generation);
       return true;
     case AlertRaised.type: {
       const d = event.data as AlertRaisedData;

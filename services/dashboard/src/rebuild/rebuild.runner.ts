@@ -1,11 +1,4 @@
-import {
-  type DashboardRebuild,
-  type EventEnvelope,
-  TelemetryAggregated,
-  type TelemetryAggregatedData,
-  type TelemetryWindow,
-  telemetryWindows,
-} from '@assetops/contracts';
+import type { DashboardRebuild, EventEnvelope, TelemetryWindow } from '@assetops/contracts';
 import {
   type Clock,
   ConflictError,
@@ -16,7 +9,7 @@ import {
   type Queryable,
   withTransaction,
 } from '@assetops/platform';
-import { applyEvent, applyTelemetry } from '../projection/projection.apply.js';
+import { applyEvent, applyTelemetry, journaledWindows } from '../projection/projection.apply.js';
 import { CHANGES_CHANNEL } from '../projection/projection.handlers.js';
 
 /**
@@ -247,8 +240,9 @@ async function replayChunk(
   // in journal order.
   let windows: TelemetryWindow[] = [];
   for (const row of rows) {
-    if (row.event.type === TelemetryAggregated.type) {
-      windows.push(...telemetryWindows(row.event.data as TelemetryAggregatedData));
+    const held = journaledWindows(row.event);
+    if (held.length > 0) {
+      windows.push(...held);
       continue;
     }
     await applyTelemetry(tx, windows, generation);
