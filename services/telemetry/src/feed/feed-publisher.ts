@@ -9,6 +9,12 @@ import {
   type Pool,
   withTransaction,
 } from '@assetops/platform';
+import {
+  FEED_PENDING,
+  oldestPending,
+  PENDING_ROWS_PER_CLAIM,
+  unnestPending,
+} from '../storage/pending-arrays.js';
 
 interface PendingRow {
   asset_id: string;
@@ -29,19 +35,13 @@ interface PendingRow {
 // their windows per series and window; the events go to the outbox in the same transaction, so each
 // aggregate is announced once. Ingest only appends, so it never waits for this transaction.
 const DRAIN = `
-WITH candidates AS (
-  SELECT id, cardinality(series_ids) AS n FROM feed_pending ORDER BY id LIMIT $2
-), cut AS (
-  SELECT id FROM (SELECT id, sum(n) OVER (ORDER BY id) - n AS before FROM candidates) c WHERE before < $1
-), claimed AS (
-  SELECT f.id FROM feed_pending f JOIN cut USING (id) FOR UPDATE OF f SKIP LOCKED
+WITH claimed AS (
+  SELECT id FROM feed_pending WHERE id IN (${oldestPending(FEED_PENDING, '$1')}) FOR UPDATE SKIP LOCKED
 ), drained AS (
   DELETE FROM feed_pending f USING claimed c WHERE f.id = c.id
   RETURNING f.*
 ), windows AS (
-  SELECT u.* FROM drained d,
-         unnest(d.series_ids, d.window_starts, d.counts, d.sums, d.mins, d.maxs, d.first_tss, d.firsts, d.last_tss, d.lasts)
-           AS u(series_id, window_start, count, sum, min, max, first_ts, first, last_ts, last)
+  SELECT u.* FROM ${unnestPending(FEED_PENDING, 'drained')}
 ), merged AS (
   SELECT series_id, window_start, sum(count)::int AS count, sum(sum) AS sum, min(min) AS min, max(max) AS max,
          min(first_ts) AS first_ts, (array_agg(first ORDER BY first_ts))[1] AS first,
@@ -53,9 +53,6 @@ SELECT s.asset_id, s.metric, m.window_start, m.count, m.sum::text AS sum, m.min,
        m.first_ts, m.first, m.last_ts, m.last, m.parts, (SELECT count(*) FROM drained)::int AS rows
   FROM merged m JOIN series s USING (series_id)
  ORDER BY m.window_start, s.asset_id, s.metric`;
-
-/** Rows a drain looks at, at most (the rows it claims are fewer when they hold many windows). */
-const DRAIN_ROWS = 1000;
 
 export interface FeedPublisherOptions {
   pool: Pool;
@@ -116,10 +113,7 @@ export function createFeedPublisher(opts: FeedPublisherOptions) {
   const batchSize = opts.batchSize ?? 2000;
   const drainOnce = () =>
     withTransaction(opts.pool, async (tx) => {
-      const { rows } = await tx.query<PendingRow & { parts: number; rows: number }>(DRAIN, [
-        batchSize,
-        DRAIN_ROWS,
-      ]);
+      const { rows } = await tx.query<PendingRow & { parts: number; rows: number }>(DRAIN, [batchSize]);
       const events = eventsOf(rows, opts.windowMs).map((data) =>
         createEvent(TelemetryAggregated, data, { subject: data.assetId, clock: opts.clock, ids: opts.ids }),
       );
@@ -127,7 +121,7 @@ export function createFeedPublisher(opts: FeedPublisherOptions) {
       await appendToOutbox(tx, events, { pack: true });
       const parts = rows.reduce((n, r) => n + r.parts, 0);
       // Claimed up to the limit (by windows or by rows): there may be more.
-      const more = parts >= batchSize || (rows[0]?.rows ?? 0) >= DRAIN_ROWS;
+      const more = parts >= batchSize || (rows[0]?.rows ?? 0) >= PENDING_ROWS_PER_CLAIM;
       return { parts, events: events.length, more };
     });
   const loop = new LeaderLoop({

@@ -51,6 +51,19 @@ export class Ingestor {
     this.now = opts.now ?? Date.now;
     let onWritten: WriteQueueOptions['onWritten'];
     if (opts.metrics) {
+      this.readingsTotal = new Counter({
+        name: 'telemetry_readings_total',
+        help: 'Readings received, by transport and outcome (stored, duplicate, rejected)',
+        labelNames: ['transport', 'outcome'],
+        registers: [opts.metrics],
+      });
+      this.ingestSeconds = new Histogram({
+        name: 'telemetry_ingest_seconds',
+        help: 'Time from a batch handed to ingestion to its outcome (validated, checked, written, committed)',
+        labelNames: ['transport'],
+        buckets: LATENCY_BUCKETS,
+        registers: [opts.metrics],
+      });
       // Where an ingest answer's time goes: waiting for a write slot, and the write statement.
       const waited = new Histogram({
         name: 'telemetry_write_wait_seconds',
@@ -74,26 +87,6 @@ export class Ingestor {
         wrote.observe(writeMs / 1000);
         merged.inc(batches);
       };
-    }
-    this.writes = new WriteQueue({
-      pool: opts.pool,
-      feedWindowMs: opts.feedWindowMs,
-      ...(onWritten ? { onWritten } : {}),
-    });
-    if (opts.metrics) {
-      this.readingsTotal = new Counter({
-        name: 'telemetry_readings_total',
-        help: 'Readings received, by transport and outcome (stored, duplicate, rejected)',
-        labelNames: ['transport', 'outcome'],
-        registers: [opts.metrics],
-      });
-      this.ingestSeconds = new Histogram({
-        name: 'telemetry_ingest_seconds',
-        help: 'Time from a batch handed to ingestion to its outcome (validated, checked, written, committed)',
-        labelNames: ['transport'],
-        buckets: LATENCY_BUCKETS,
-        registers: [opts.metrics],
-      });
       this.batchSize = new Histogram({
         name: 'telemetry_ingest_batch_size',
         help: 'Readings per ingest batch',
@@ -102,6 +95,11 @@ export class Ingestor {
         registers: [opts.metrics],
       });
     }
+    this.writes = new WriteQueue({
+      pool: opts.pool,
+      feedWindowMs: opts.feedWindowMs,
+      ...(onWritten ? { onWritten } : {}),
+    });
   }
 
   /** The acceptance window of readings received now. */

@@ -1,6 +1,7 @@
 import { numberArray, type Pool } from '@assetops/platform';
-import { appendPending, READING_AGGREGATES } from '../rollups/rollup.sql.js';
+import { READING_AGGREGATES } from '../rollups/rollup.sql.js';
 import { ensureIngestPartitions } from '../storage/partitions.js';
+import { appendPending, FEED_PENDING, ROLLUP_PENDING } from '../storage/pending-arrays.js';
 
 /** One reading ready to store. */
 export interface StoredReading {
@@ -13,8 +14,9 @@ export interface StoredReading {
 /**
  * The ack path of a batch, in one statement (one round trip, one transaction): the readings, and —
  * from the rows actually inserted — the pending TelemetryAggregated windows (one feed_pending row
- * holding them all, as arrays) and the pending minute roll-ups (one rollup_pending row, likewise). Both are appends; the roll-up aggregator (rollups/rollup-aggregator.ts) merges the
- * minute rows into the 1m/1h/1d tiers and the latest values shortly after, many batches at once,
+ * holding them all, as arrays) and the pending minute roll-ups (one rollup_pending row,
+ * likewise; see storage/pending-arrays.ts). Both are appends; the roll-up aggregator
+ * (rollups/rollup-aggregator.ts) merges the minute rows into the 1m/1h/1d tiers and the latest values shortly after, many batches at once,
  * and queries read pending rows beside the tiers meanwhile. Timestamps travel as epoch
  * milliseconds (exact), values as float8.
  *
@@ -41,12 +43,12 @@ WITH input AS (
   SELECT series_id, class_id, date_bin(${Number(feedWindowMs)} * interval '1 millisecond', ts, timestamptz 'epoch') AS bucket,
          ${READING_AGGREGATES}
     FROM ins GROUP BY 1, 2, 3
-), feed AS (
-  INSERT INTO feed_pending (series_ids, window_starts, counts, sums, mins, maxs, first_tss, firsts, last_tss, lasts)
-  SELECT array_agg(series_id), array_agg(bucket), array_agg(count), array_agg(sum), array_agg(min), array_agg(max),
-         array_agg(first_ts), array_agg(first), array_agg(last_ts), array_agg(last)
-    FROM w HAVING count(*) > 0
+), feed AS (${appendPending(
+    FEED_PENDING,
+    'SELECT series_id, bucket AS window_start, count, sum, min, max, first_ts, first, last_ts, last FROM w',
+  )}
 ), pending AS (${appendPending(
+    ROLLUP_PENDING,
     windowsTileMinutes
       ? `SELECT series_id, class_id, date_bin(interval '1 minute', bucket, timestamptz 'epoch') AS bucket,
            count, sum, min, max, first_ts, first, last_ts, last

@@ -1,6 +1,6 @@
 import type { Aggregation, LatestValues, TelemetryQueryResult } from '@assetops/contracts';
 import { NotFoundError, type Queryable, ValidationError } from '@assetops/platform';
-import { pendingRollups } from '../rollups/rollup.sql.js';
+import { ROLLUP_PENDING, unnestPending } from '../storage/pending-arrays.js';
 import { readRaw } from '../storage/raw-read.js';
 import { type Bucket, bucketFloor, bucketLabel, type QueryPlan } from './plan.js';
 
@@ -90,7 +90,7 @@ async function fromTier(
               WHERE series_id = ANY($1::int4[]) AND class_id = ANY($2::int2[])
                 AND bucket >= $3 AND bucket < $4
              UNION ALL
-             SELECT ${TIER_COLUMNS} FROM ${pendingRollups('rollup_pending')}
+             SELECT ${TIER_COLUMNS} FROM ${unnestPending(ROLLUP_PENDING, 'rollup_pending')}
               WHERE series_id = ANY($1::int4[]) AND bucket >= $3 AND bucket < $4) r
       GROUP BY 1, 2
       ORDER BY 1, 2`,
@@ -185,7 +185,7 @@ export async function latestValues(db: Queryable, assetId: string): Promise<Late
        FROM series s
        JOIN (SELECT series_id, ts, value FROM latest
              UNION ALL
-             SELECT series_id, last_ts, last FROM ${pendingRollups('rollup_pending')}) v USING (series_id)
+             SELECT series_id, last_ts, last FROM ${unnestPending(ROLLUP_PENDING, 'rollup_pending')}) v USING (series_id)
       WHERE s.asset_id = $1
       ORDER BY s.metric, v.ts DESC`,
     [assetId],

@@ -1,9 +1,12 @@
 import { LeaderLoop, type Logger, type Pool, withTransaction } from '@assetops/platform';
 import { ensurePartitions } from '../storage/partitions.js';
-import { MERGED_AGGREGATES, mergeInto, pendingRollups, ROLLUP_COLUMNS } from './rollup.sql.js';
-
-/** `rollup_pending` rows (one per write) a run looks at, at most; it takes fewer when they hold many roll-ups. */
-const PENDING_ROWS_PER_RUN = 1000;
+import {
+  oldestPending,
+  PENDING_ROWS_PER_CLAIM,
+  ROLLUP_PENDING,
+  unnestPending,
+} from '../storage/pending-arrays.js';
+import { MERGED_AGGREGATES, mergeInto, ROLLUP_COLUMNS } from './rollup.sql.js';
 
 const upsert = (table: string, from: string) => `
   INSERT INTO ${table} AS r (${ROLLUP_COLUMNS})
@@ -22,15 +25,11 @@ const upsert = (table: string, from: string) => `
  * row twice.
  */
 export const AGGREGATE_PENDING = `
-WITH candidates AS (
-  SELECT id, cardinality(series_ids) AS n FROM rollup_pending ORDER BY id LIMIT ${PENDING_ROWS_PER_RUN}
-), taken AS (
-  DELETE FROM rollup_pending
-   WHERE id = ANY(ARRAY(SELECT id FROM (SELECT id, sum(n) OVER (ORDER BY id) - n AS before FROM candidates) c
-                         WHERE before < $1))
+WITH taken AS (
+  DELETE FROM rollup_pending WHERE id = ANY(ARRAY(${oldestPending(ROLLUP_PENDING, '$1')}))
   RETURNING *
 ), claimed AS (
-  SELECT u.* FROM ${pendingRollups('taken')}
+  SELECT u.* FROM ${unnestPending(ROLLUP_PENDING, 'taken')}
 ), m AS (
   SELECT series_id, class_id, bucket, ${MERGED_AGGREGATES} FROM claimed GROUP BY 1, 2, 3
 ), h AS (
@@ -54,7 +53,7 @@ SELECT (SELECT count(*) FROM claimed)::int AS claimed,
 const PENDING_SPANS = `
 SELECT u.class_id, (extract(epoch FROM min(u.bucket)) * 1000)::int8 AS from_ms,
        (extract(epoch FROM max(u.bucket)) * 1000)::int8 AS to_ms
-  FROM ${pendingRollups('rollup_pending')} GROUP BY u.class_id`;
+  FROM ${unnestPending(ROLLUP_PENDING, 'rollup_pending')} GROUP BY u.class_id`;
 
 const NO_PARTITION = '23514';
 const DEADLOCK = '40P01';
@@ -93,7 +92,7 @@ export function createRollupAggregator(opts: RollupAggregatorOptions) {
         return await withTransaction(opts.pool, async (tx) => {
           const { rows } = await tx.query<RollupRun & { rows: number }>(AGGREGATE_PENDING, [batchSize]);
           const { claimed, minutes } = rows[0]!;
-          return { claimed, minutes, full: claimed >= batchSize || rows[0]!.rows >= PENDING_ROWS_PER_RUN };
+          return { claimed, minutes, full: claimed >= batchSize || rows[0]!.rows >= PENDING_ROWS_PER_CLAIM };
         });
       } catch (err) {
         const code = (err as { code?: string }).code;

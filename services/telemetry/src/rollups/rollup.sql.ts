@@ -18,30 +18,6 @@ export const MERGED_AGGREGATES = `sum(count)::int AS count, sum(sum) AS sum, min
 export const ROLLUP_COLUMNS =
   'series_id, class_id, bucket, count, sum, min, max, first_ts, first, last_ts, last';
 
-/** The array columns of `rollup_pending`: one per roll-up column, in the same order. */
-const PENDING_ARRAYS =
-  'series_ids, class_ids, buckets, counts, sums, mins, maxs, first_tss, firsts, last_tss, lasts';
-
-/**
- * Appends the roll-up rows `rows` (a query whose columns are {@link ROLLUP_COLUMNS}) as ONE
- * `rollup_pending` row holding them as arrays; nothing when there are none.
- */
-export const appendPending = (rows: string) => `
-  INSERT INTO rollup_pending (${PENDING_ARRAYS})
-  SELECT ${ROLLUP_COLUMNS.split(', ')
-    .map((c) => `array_agg(${c})`)
-    .join(', ')}
-    FROM (${rows}) g HAVING count(*) > 0`;
-
-/**
- * The roll-up rows held by the `rollup_pending` rows of `from` (a table or CTE with its array
- * columns), as a FROM item with the {@link ROLLUP_COLUMNS}.
- */
-export const pendingRollups = (from: string) =>
-  `${from} p, unnest(${PENDING_ARRAYS.split(', ')
-    .map((c) => `p.${c}`)
-    .join(', ')}) AS u(${ROLLUP_COLUMNS})`;
-
 /**
  * Merges `excluded` into the stored row `t`: min/max/sum/count combine, and first/last keep the
  * value of the earliest/latest reading time — so the order rows are merged in never matters.
