@@ -76,12 +76,21 @@ describe('partitions', () => {
     );
     expect(await partitionsOf(t, 'rollup_1h', classId)).toEqual([`rollup_1h_c${classId}_p2026`]);
     expect(await partitionsOf(t, 'rollup_1d', classId)).toEqual([`rollup_1d_c${classId}_p2026`]);
+    // A raw day's key: unique on (series, millisecond of the day), leaf pages filled completely.
     const { rows: keys } = await t.db.pool.query(
-      `SELECT i.reloptions FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
-        WHERE x.indrelid = $1::regclass AND x.indisprimary`,
+      `SELECT i.relname, x.indisunique, i.reloptions, pg_get_indexdef(x.indexrelid) LIKE '%(series_id, reading_ms_of_day(ts))%' AS on_key
+         FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+        WHERE x.indrelid = $1::regclass`,
       [`readings_c${classId}_p20261128`],
     );
-    expect(keys).toEqual([{ reloptions: ['fillfactor=100'] }]);
+    expect(keys).toEqual([
+      {
+        relname: `readings_c${classId}_p20261128_key`,
+        indisunique: true,
+        reloptions: ['fillfactor=100'],
+        on_key: true,
+      },
+    ]);
 
     t.clock.advance(DAY);
     const run = await t.storage.run();
@@ -309,6 +318,21 @@ describe('compaction and the raw read path', () => {
     before = await readRaw(t.db.pool, ids, ...span);
     expect(before.length).toBeGreaterThan(15_000);
     expect(before).toEqual(ingested);
+    // Ranges inside one UTC day are bounded on the key's millisecond of the day: to the
+    // millisecond, up to the day's end, and from the day's start.
+    const ranges = [
+      ['2026-11-26T22:30:00.000Z', '2026-11-26T23:10:00.001Z'],
+      ['2026-11-26T23:00:00.000Z', '2026-11-27T00:00:00.000Z'],
+      ['2026-11-27T00:00:00.000Z', '2026-11-27T00:30:00.000Z'],
+    ].map(([from, to]) => [Date.parse(from!), Date.parse(to!)] as const);
+    for (const [from, to] of ranges) {
+      const expected = ingested.filter((r) => r.tsMs >= from && r.tsMs < to);
+      expect(expected.length).toBeGreaterThan(1000);
+      expect(await readRaw(t.db.pool, ids, from, to)).toEqual(expected);
+    }
+    const lastOfDay = ingested.filter((r) => r.tsMs === Date.parse('2026-11-27T00:00:00.000Z') - 1);
+    expect(lastOfDay).toHaveLength(3);
+    expect(await readRaw(t.db.pool, ids, ...ranges[1]!)).toEqual(expect.arrayContaining(lastOfDay));
   });
 
   it('packs each raw day past the compaction age into hourly rows, losing nothing, in a fraction of the space', async () => {
@@ -431,5 +455,77 @@ describe('compaction and the raw read path', () => {
     expect(await readRaw(t.db.pool, ids, ...span)).toEqual(
       before.filter((r) => !pumpSeries.has(r.seriesId) || r.tsMs >= Date.parse('2026-11-27')),
     );
+  });
+});
+
+describe('sealing', () => {
+  let t: TelemetryHarness;
+  beforeAll(async () => {
+    t = await startTelemetry({ now: '2026-11-26T10:00:00.000Z' });
+  });
+  afterAll(() => t?.close());
+
+  it("rebuilds a raw day's key packed once its lateness window is over, once, keeping every reading and the key", async () => {
+    const asset = await t.registerAsset('pump');
+    const metrics = Array.from({ length: 40 }, (_, i) => `m${i}`);
+    await t.ingest(
+      metrics.map((metric) => ({ assetId: asset, metric, value: 0, ts: '2026-11-26T09:59:00.000Z' })),
+    );
+    const series = await seriesOf(t, asset);
+    expect(series).toHaveLength(40);
+    // Every series at each tick, interleaved, two ticks a batch, four batches at once: the way
+    // readings arrive, which leaves the key's leaf pages part-full.
+    const rnd = random(11);
+    const start = Date.parse('2026-11-26T09:00:00.000Z');
+    const batches = Array.from({ length: 900 }, (_, b) =>
+      [0, 1].flatMap((tick) =>
+        series.map((s) => ({
+          seriesId: s.series_id,
+          classId: s.class_id,
+          tsMs: start + (2 * b + tick) * 1000 + Math.floor(rnd() * 50),
+          value: rnd() * 100,
+        })),
+      ),
+    );
+    for (let i = 0; i < batches.length; i += 4) {
+      await Promise.all(batches.slice(i, i + 4).map((b) => writeReadings(t.db.pool, b, 1000)));
+    }
+    const classId = series[0]!.class_id;
+    const partition = `readings_c${classId}_p20261126`;
+    const key = `${partition}_key`;
+    const keyBytes = async () =>
+      (await t.db.pool.query<{ b: string }>('SELECT pg_relation_size($1::regclass)::int8 AS b', [key]))
+        .rows[0]!.b;
+    const ids = series.map((s) => s.series_id);
+    const day = [Date.parse('2026-11-26'), Date.parse('2026-11-27')] as const;
+    const before = await readRaw(t.db.pool, ids, ...day);
+    expect(before).toHaveLength(72_040);
+    const bytesBefore = Number(await keyBytes());
+
+    // The day ends at midnight; readings may arrive until the lateness window (1 h) is over.
+    t.clock.set('2026-11-27T00:59:59.999Z');
+    expect((await t.storage.run()).sealed).toEqual([]);
+    t.clock.set('2026-11-27T01:00:00.000Z');
+    expect((await t.storage.run()).sealed).toEqual([partition]);
+    expect((await t.storage.run()).sealed).toEqual([]);
+
+    // Packed: 407 entries of 20 bytes to a leaf page, plus the meta page and the inner pages.
+    const bytesAfter = Number(await keyBytes());
+    expect(bytesAfter).toBeLessThan(bytesBefore);
+    expect(bytesAfter).toBeLessThanOrEqual(8192 * (Math.ceil(72_040 / 407) + 3));
+    expect(await readRaw(t.db.pool, ids, ...day)).toEqual(before);
+    const { rows: valid } = await t.db.pool.query(
+      'SELECT x.indisvalid, x.indisunique FROM pg_index x WHERE x.indrelid = $1::regclass',
+      [partition],
+    );
+    expect(valid).toEqual([{ indisvalid: true, indisunique: true }]);
+    // Still the key: a reading of the day stored twice is refused.
+    const first = before[0]!;
+    await expect(
+      t.db.pool.query(
+        'INSERT INTO readings (series_id, class_id, ts, value) VALUES ($1, $2, to_timestamp($3 / 1000.0), 1)',
+        [first.seriesId, classId, first.tsMs],
+      ),
+    ).rejects.toMatchObject({ code: '23505' });
   });
 });

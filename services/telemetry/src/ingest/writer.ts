@@ -20,7 +20,7 @@ export interface StoredReading {
  * and queries read pending rows beside the tiers meanwhile. Timestamps travel as epoch
  * milliseconds (exact), values as float8.
  *
- * `skipStored`: a reading already stored (a re-send) is skipped by the primary key (ON CONFLICT DO
+ * `skipStored`: a reading already stored (a re-send) is skipped by its day's key (ON CONFLICT DO
  * NOTHING). Without it the insert is a plain one, which PostgreSQL does with less work per row (no
  * speculative insertion), and fails on the first stored reading — the writer then sends the
  * batch again with `skipStored`. Re-sends are rare; every batch pays for the check otherwise.

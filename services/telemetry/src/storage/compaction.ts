@@ -23,7 +23,7 @@ export interface CompactedPartition {
 // A packed row for the same hour exists only if this day was compacted before and its raw
 // partition was then re-created by hand (ensurePartitions refuses to). The two are merged rather
 // than lost: the union in time order, and for a timestamp present in both the packed (earlier
-// stored) value wins, as the raw primary key would have kept the first-stored reading.
+// stored) value wins, as the raw key would have kept the first-stored reading.
 const compactSql = (leaf: string) => `
 WITH packed AS (
   SELECT series_id, class_id, hour,

@@ -3,6 +3,7 @@ import { telemetryConfigSpec } from '../telemetry.config.js';
 import { compactDueReadings } from './compaction.js';
 import { ensureIngestPartitions, type RetentionClasses } from './partitions.js';
 import { enforceRetention } from './retention.js';
+import { sealClosedDays } from './sealing.js';
 
 export interface StorageMaintenanceOptions {
   pool: Pool;
@@ -19,11 +20,12 @@ export interface StorageMaintenanceOptions {
   now?: () => number;
 }
 
-/** What one run of the chores did: partitions created, dropped (retention), compacted. */
+/** What one run of the chores did: partitions created, dropped (retention), compacted, sealed. */
 export interface StorageMaintenanceRun {
   created: string[];
   dropped: string[];
   compacted: string[];
+  sealed: string[];
 }
 
 /**
@@ -32,7 +34,9 @@ export interface StorageMaintenanceRun {
  *    `partitionsAheadDays` ahead), so that ingestion never waits for DDL;
  * 2. retention: partitions past their class's retention for their tier dropped (retention.ts);
  * 3. compaction: raw days older than `compactAfterMs` packed, their raw partitions dropped
- *    (compaction.ts) — after retention, so no day is compacted only to be dropped.
+ *    (compaction.ts) — after retention, so no day is compacted only to be dropped;
+ * 4. sealing: the key of each raw day whose lateness window is over rebuilt packed, once
+ *    (sealing.ts) — after compaction, so no day is rebuilt only to be packed.
  */
 export function createStorageMaintenance(opts: StorageMaintenanceOptions) {
   const now = opts.now ?? Date.now;
@@ -70,7 +74,18 @@ export function createStorageMaintenance(opts: StorageMaintenanceOptions) {
       now: at,
       compactAfterMs,
     });
-    return { created, dropped, compacted: compacted.map((c) => c.partition) };
+    const sealed = await sealClosedDays({
+      pool: opts.pool,
+      logger: opts.logger,
+      now: at,
+      latenessMs: opts.latenessMs,
+    });
+    return {
+      created,
+      dropped,
+      compacted: compacted.map((c) => c.partition),
+      sealed: sealed.map((s) => s.partition),
+    };
   };
   const loop = new LeaderLoop({
     name: 'telemetry-storage',

@@ -188,18 +188,21 @@ const missing = <T extends { name: string }>(wanted: T[], present: Set<string>) 
   wanted.filter((w) => !present.has(w.name));
 
 /**
- * Raw readings arrive in time order per series, so a full leaf page of the primary key is mostly
+ * The key of a raw day partition: unique on (series, millisecond of the UTC day) — 16 bytes an
+ * entry, where (series_id, class_id, ts) took 24; within one day it identifies the timestamp, so a
+ * re-sent reading is refused by it (the write's ON CONFLICT DO NOTHING). It is an index of each day
+ * partition because a partitioned table's unique index must hold the partition columns themselves
+ * (migration 007). Raw readings arrive in time order per series, so a full leaf page is mostly
  * split where the new key goes and its left half never receives another key: filling that half
- * completely (fillfactor 100, not 90) keeps the key smaller — 2 bytes a reading less in the storage
- * bench (bench/storage). A late reading landing in a full page costs one extra split.
+ * completely (fillfactor 100, not 90) keeps the key smaller. A late reading landing in a full page
+ * costs one extra split.
  */
-async function packPrimaryKey(tx: Queryable, partition: string): Promise<void> {
-  const { rows } = await tx.query<{ index: string }>(
-    `SELECT i.indexrelid::regclass::text AS index FROM pg_index i
-      WHERE i.indrelid = $1::regclass AND i.indisprimary`,
-    [partition],
+export const readingsKeyIndex = (partition: string) => `${partition}_key`;
+async function createReadingsKey(tx: Queryable, partition: string): Promise<void> {
+  await tx.query(
+    `CREATE UNIQUE INDEX ${readingsKeyIndex(partition)} ON ${partition} (series_id, reading_ms_of_day(ts))
+       WITH (fillfactor = 100)`,
   );
-  for (const { index } of rows) await tx.query(`ALTER INDEX ${index} SET (fillfactor = 100)`);
 }
 
 export interface EnsurePartitionsOptions {
@@ -258,7 +261,7 @@ export async function ensurePartitions(
         `CREATE TABLE ${w.name} PARTITION OF ${parent}
            FOR VALUES FROM ('${w.start.toISOString()}') TO ('${w.end.toISOString()}')${ROLLUP_STORAGE[table] ?? ''}`,
       );
-      if (table === 'readings') await packPrimaryKey(tx, w.name);
+      if (table === 'readings') await createReadingsKey(tx, w.name);
       created.push(w.name);
     }
     return created;
