@@ -127,6 +127,36 @@ describe('alert evaluation of a run of telemetry windows at once', () => {
     expect(rows[0].n).toBeGreaterThan(0);
   }, 120_000);
 
+  it('stores several transitions of one alert, and a cleared episode with the next one, in one run', async () => {
+    const one = await assetWithRules();
+    const batched = await assetWithRules();
+    // Stored before the run: "hot" pending, "very hot" firing.
+    const plan: [number, number][] = [
+      [0, 95],
+      [3, 96], // hot fires, very hot escalates
+      [4, 70], // both clear
+      [5, 97], // new episodes: hot pending, very hot firing
+      [8, 98], // hot fires again, very hot escalates again
+    ];
+    for (const [second, value] of plan)
+      await h.deliver(h.reading(one, 'temperature', T0 + second * 1000, value));
+    await h.deliver(h.reading(batched, 'temperature', T0, 95));
+    const run = plan
+      .slice(1)
+      .map(([second, value]) =>
+        h.reading(batched, 'temperature', T0 + second * 1000, value),
+      ) as EventEnvelope<TelemetryAggregatedData>[];
+    await withTransaction(h.db.pool, (tx) => evaluator.onTelemetryBatch(tx, run));
+    const [a, b] = [await outcome(one), await outcome(batched)];
+    expect(b).toEqual(a);
+    expect(b.alerts.map((x) => [x.rule_name, x.status, x.severity, x.episode, x.history.length])).toEqual([
+      ['hot', 'cleared', 'major', 1, 3],
+      ['hot', 'firing', 'major', 2, 2],
+      ['very hot', 'cleared', 'critical', 1, 3],
+      ['very hot', 'firing', 'critical', 2, 2],
+    ]);
+  });
+
   it('evaluates a window of several metrics as the windows of each metric, in the order listed', async () => {
     const apart = await assetWithRules();
     const together = await assetWithRules();
