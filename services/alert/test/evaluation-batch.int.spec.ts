@@ -184,6 +184,66 @@ describe('alert evaluation of a run of telemetry windows at once', () => {
     ]);
   });
 
+  it('waits for a rule being changed and evaluates it as it is then: disabled, on another metric or asset', async () => {
+    const assetId = await h.registerAsset('gearbox');
+    const elsewhere = await h.registerAsset('gearbox');
+    const [disabled, moved, reassigned, kept] = [
+      uuidV7Ids.next(),
+      uuidV7Ids.next(),
+      uuidV7Ids.next(),
+      uuidV7Ids.next(),
+    ];
+    for (const [id, name] of [
+      [disabled, 'disabled meanwhile'],
+      [moved, 'moved to pressure meanwhile'],
+      [reassigned, 'moved to another asset meanwhile'],
+      [kept, 'kept'],
+    ] as const) {
+      await insertRule(
+        h.db.pool,
+        id,
+        {
+          name,
+          assetId,
+          metric: 'temperature',
+          severity: 'major',
+          condition: { kind: 'above', threshold: 50 },
+        },
+        'user',
+        h.clock.now(),
+      );
+    }
+    const other = await h.db.pool.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query('UPDATE rules SET enabled = false WHERE id = $1', [disabled]);
+      await other.query(`UPDATE rules SET metric = 'pressure' WHERE id = $1`, [moved]);
+      await other.query('UPDATE rules SET asset_id = $2 WHERE id = $1', [reassigned, elsewhere]);
+      const evaluation = withTransaction(h.db.pool, (tx) =>
+        evaluator.onTelemetryBatch(tx, [
+          h.reading(assetId, 'temperature', T0, 95) as EventEnvelope<TelemetryAggregatedData>,
+        ]),
+      );
+      // The evaluation waits for the rules' row locks, then reads them again.
+      for (let waited = 0; ; waited += 10) {
+        const { rows } = await h.db.pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
+        );
+        if (rows[0]!.n > 0) break;
+        if (waited > 5000) throw new Error('the evaluation never waited for the rules being changed');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await other.query('COMMIT');
+      await evaluation;
+    } finally {
+      other.release();
+    }
+    const { alerts } = await outcome(assetId);
+    expect(alerts.map((a) => [a.rule_name, a.status])).toEqual([['kept', 'firing']]);
+    expect((await outcome(elsewhere)).alerts).toEqual([]);
+  });
+
   it('ignores a decommissioned asset and windows no rule watches, in a batch as one by one', async () => {
     const watched = await assetWithRules();
     const gone = await assetWithRules();
