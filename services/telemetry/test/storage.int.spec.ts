@@ -528,4 +528,39 @@ describe('sealing', () => {
       ),
     ).rejects.toMatchObject({ code: '23505' });
   });
+
+  it('drops what a rebuild that failed half-way left behind before it seals the day', async () => {
+    const asset = await t.registerAsset('pump');
+    t.clock.set('2026-11-27T12:00:00.000Z');
+    await t.ingest([
+      { assetId: asset, metric: 'flow', value: 1, ts: '2026-11-27T11:00:00.000Z' },
+      { assetId: asset, metric: 'flow', value: 1, ts: '2026-11-27T11:00:01.000Z' },
+    ]);
+    const [flow] = await seriesOf(t, asset);
+    const partition = `readings_c${flow!.class_id}_p20261127`;
+    // A concurrent index build that fails (here: duplicate values) leaves an invalid index behind,
+    // as an interrupted REINDEX CONCURRENTLY leaves its `_ccnew` copy.
+    await expect(
+      t.db.pool.query(`CREATE UNIQUE INDEX CONCURRENTLY ${partition}_key_ccnew ON ${partition} (value)`),
+    ).rejects.toMatchObject({ code: '23505' });
+    const indexes = async () =>
+      (
+        await t.db.pool.query(
+          `SELECT i.relname, x.indisvalid FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+            WHERE x.indrelid = $1::regclass ORDER BY i.relname`,
+          [partition],
+        )
+      ).rows;
+    expect(await indexes()).toEqual([
+      { relname: `${partition}_key`, indisvalid: true },
+      { relname: `${partition}_key_ccnew`, indisvalid: false },
+    ]);
+    t.clock.set('2026-11-28T01:00:00.000Z');
+    expect((await t.storage.run()).sealed).toEqual([partition]);
+    expect(await indexes()).toEqual([{ relname: `${partition}_key`, indisvalid: true }]);
+    expect(
+      (await readRaw(t.db.pool, [flow!.series_id], Date.parse('2026-11-27'), Date.parse('2026-11-28')))
+        .length,
+    ).toBe(2);
+  });
 });
