@@ -50,6 +50,13 @@ interface StateRow {
   episodes: number;
 }
 
+/** The alert columns read with an evaluation state (see AlertWrites.know). */
+interface AlertOfState {
+  alert_id: string | null;
+  alert_status: string | null;
+  alert_severity: Severity | null;
+}
+
 /** The alert a transition applies to, as far as this transaction knows it. */
 interface OpenAlert {
   id: string;
@@ -127,10 +134,11 @@ function applyChange(target: AlertFields, change: AlertChange): void {
 /**
  * The writes of a run of transitions, gathered in memory and stored in at most three statements
  * (instead of two or three round trips per transition), with the alerts they touch read once:
- * - `open`: the alerts the run touches as they stand now (read at the start, updated as it goes);
- * - alerts stored before are updated once with the fields the run changed (a field it did not change
- *   keeps its stored value), alerts created by the run are
- *   inserted as they stand at its end, and the history rows are appended in transition order.
+ * - `open`: the alerts the run touches as they stand now (read with the evaluation states, see
+ *   `know`, and updated as the run goes);
+ * - alerts stored before are updated once with the fields the run changed (a field it did not
+ *   change keeps its stored value), alerts created by the run are inserted as they stand at its
+ *   end, and the history rows are appended in transition order.
  * Updates run before inserts: an alert cleared and a new episode of the same rule and asset opened
  * in one run never count as two active alerts at once (alerts_one_active_idx).
  */
@@ -140,14 +148,18 @@ class AlertWrites {
   private readonly patches = new Map<string, AlertFields>();
   private readonly history: (Parameters<typeof appendHistory>[2] & { alertId: string })[] = [];
 
-  /** Reads the alerts `alertIds` refer to (those that still exist). */
-  async load(tx: PoolClient, alertIds: readonly string[]): Promise<void> {
-    if (alertIds.length === 0) return;
-    const { rows } = await tx.query<OpenAlert>(
-      'SELECT id, status, severity FROM alerts WHERE id = ANY($1::uuid[])',
-      [alertIds],
-    );
-    for (const row of rows) this.open.set(row.id, row);
+  /**
+   * An alert an evaluation state points to, as read with the state (columns `alert_status` and
+   * `alert_severity` of a LEFT JOIN on `alerts`: null when the alert no longer exists).
+   */
+  know(row: AlertOfState): void {
+    if (row.alert_id && row.alert_status && row.alert_severity) {
+      this.open.set(row.alert_id, {
+        id: row.alert_id,
+        status: row.alert_status,
+        severity: row.alert_severity,
+      });
+    }
   }
 
   insert(alert: NewAlert): void {
@@ -266,9 +278,9 @@ export class Evaluator {
   /**
    * Handler of a run of TelemetryAggregated events, in order: the same effects as handling each
    * event in turn in its own transaction, in a fixed number of round trips — the assets, the
-   * rules watching the run's asset-metric pairs (share-locked), their evaluation states (locked),
-   * the alerts they point to, one upsert of the states, one outbox append — plus, when transitions
-   * occur, at most three statements for all of them (see AlertWrites).
+   * rules watching the run's asset-metric pairs (share-locked), their evaluation states (locked)
+   * with the alerts they point to, one upsert of the states, one outbox append — plus, when
+   * transitions occur, at most three statements for all of them (see AlertWrites).
    */
   async onTelemetryBatch(
     tx: PoolClient,
@@ -323,19 +335,21 @@ export class Evaluator {
       }
     }
     if (watched.length === 0) return;
-    const { rows: stateRows } = await tx.query<StateRow & { rule_id: string; asset_id: string }>(
-      `SELECT e.rule_id, e.asset_id, e.state, e.alert_id, e.episodes
+    // The states (locked) with the alerts they point to (read, as the transitions need them).
+    const { rows: stateRows } = await tx.query<
+      StateRow & AlertOfState & { rule_id: string; asset_id: string }
+    >(
+      `SELECT e.rule_id, e.asset_id, e.state, e.alert_id, e.episodes,
+              al.status AS alert_status, al.severity AS alert_severity
          FROM eval_state e JOIN unnest($1::uuid[], $2::uuid[]) AS k(rule_id, asset_id) USING (rule_id, asset_id)
+         LEFT JOIN alerts al ON al.id = e.alert_id
         ORDER BY e.rule_id, e.asset_id
         FOR UPDATE OF e`,
       [watched.map((w) => w.ruleId), watched.map((w) => w.assetId)],
     );
     const states = new Map(stateRows.map((r) => [`${r.rule_id}|${r.asset_id}`, r as StateRow]));
     const writes = new AlertWrites();
-    await writes.load(
-      tx,
-      stateRows.flatMap((r) => (r.alert_id ? [r.alert_id] : [])),
-    );
+    for (const row of stateRows) writes.know(row);
     const touched = new Map<string, { ruleId: string; assetId: string; silenceMs: number | null }>();
     const out: EventEnvelope[] = [];
     for (const event of events) {
@@ -453,9 +467,13 @@ export class Evaluator {
     let fired = 0;
     for (const { rule_id, asset_id } of due) {
       fired += await withTransaction(pool, async (tx) => {
-        const { rows } = await tx.query<RuleRow & { status: string | null; last_seen_at: Date } & StateRow>(
-          `SELECT ${RULE_COLUMNS_R}, a.status, e.last_seen_at, e.state, e.alert_id, e.episodes
+        const { rows } = await tx.query<
+          RuleRow & { status: string | null; last_seen_at: Date } & StateRow & AlertOfState
+        >(
+          `SELECT ${RULE_COLUMNS_R}, a.status, e.last_seen_at, e.state, e.alert_id, e.episodes,
+                  al.status AS alert_status, al.severity AS alert_severity
              FROM eval_state e JOIN rules r ON r.id = e.rule_id LEFT JOIN known_assets a ON a.asset_id = e.asset_id
+                  LEFT JOIN alerts al ON al.id = e.alert_id
             WHERE e.rule_id = $1 AND e.asset_id = $2
             FOR UPDATE OF e SKIP LOCKED`,
           [rule_id, asset_id],
@@ -468,7 +486,7 @@ export class Evaluator {
         if (outcome.transitions.length === 0) return 0;
         const events: EventEnvelope[] = [];
         const writes = new AlertWrites();
-        await writes.load(tx, row.alert_id ? [row.alert_id] : []);
+        writes.know(row);
         const next = this.apply(
           writes,
           rule,
