@@ -299,42 +299,25 @@ export class Evaluator {
     const assets = new Map(assetRows.map((a) => [a.asset_id, a]));
     // Share-lock the rules: a delete or disable committing meanwhile must not leave an alert behind
     // for a rule that is gone (the rule commands take the row lock before clearing its alerts; a rule
-    // disabled while this waited fails `r.enabled` when the row is read again). Each rule is locked
-    // once — not once per asset it applies to, which cost far more than the lookup — and its pairs
-    // are matched again against the row as locked (it may have changed while this waited).
-    const { rows: ruleRows } = await tx.query<RuleRow & { pair_assets: string[] }>(
-      `WITH matched AS MATERIALIZED (
-         SELECT p.asset_id AS pair_asset, p.metric, a.asset_type, r.id
-           FROM unnest($1::uuid[], $2::text[]) AS p(asset_id, metric)
-           LEFT JOIN known_assets a ON a.asset_id = p.asset_id
-           JOIN rules r ON r.enabled AND r.metric = p.metric
-                AND (r.asset_id = p.asset_id OR (r.asset_id IS NULL AND r.asset_type = a.asset_type))
-       ), locked AS (
-         SELECT ${RULE_COLUMNS_R} FROM rules r
-          WHERE r.id IN (SELECT id FROM matched) AND r.enabled
-          ORDER BY r.id
-          FOR SHARE OF r
-       )
-       SELECT l.*, ARRAY(SELECT m.pair_asset FROM matched m
-                          WHERE m.id = l.id AND m.metric = l.metric
-                            AND (l.asset_id = m.pair_asset OR (l.asset_id IS NULL AND l.asset_type = m.asset_type))
-                          ORDER BY m.pair_asset) AS pair_assets
-         FROM locked l ORDER BY l.id`,
+    // changed while this waited is read again, and a pair it no longer matches is left out).
+    const { rows: ruleRows } = await tx.query<RuleRow & { pair_asset: string }>(
+      `SELECT p.asset_id AS pair_asset, ${RULE_COLUMNS_R}
+         FROM unnest($1::uuid[], $2::text[]) AS p(asset_id, metric)
+         LEFT JOIN known_assets a ON a.asset_id = p.asset_id
+         JOIN rules r ON r.enabled AND r.metric = p.metric
+              AND (r.asset_id = p.asset_id OR (r.asset_id IS NULL AND r.asset_type = a.asset_type))
+        ORDER BY r.id, p.asset_id
+        FOR SHARE OF r`,
       [pairList.map((p) => p.assetId), pairList.map((p) => p.metric)],
     );
+    if (ruleRows.length === 0) return;
     const rulesByPair = new Map<string, AlertRule[]>();
-    const watched: { ruleId: string; assetId: string }[] = [];
     for (const row of ruleRows) {
-      const rule = toRule(row);
-      for (const assetId of row.pair_assets) {
-        const key = `${assetId}|${row.metric}`;
-        const list = rulesByPair.get(key) ?? [];
-        list.push(rule);
-        rulesByPair.set(key, list);
-        watched.push({ ruleId: rule.id, assetId });
-      }
+      const key = `${row.pair_asset}|${row.metric}`;
+      const list = rulesByPair.get(key) ?? [];
+      list.push(toRule(row));
+      rulesByPair.set(key, list);
     }
-    if (watched.length === 0) return;
     // The states (locked) with the alerts they point to (read, as the transitions need them).
     const { rows: stateRows } = await tx.query<
       StateRow & AlertOfState & { rule_id: string; asset_id: string }
@@ -345,7 +328,7 @@ export class Evaluator {
          LEFT JOIN alerts al ON al.id = e.alert_id
         ORDER BY e.rule_id, e.asset_id
         FOR UPDATE OF e`,
-      [watched.map((w) => w.ruleId), watched.map((w) => w.assetId)],
+      [ruleRows.map((r) => r.id), ruleRows.map((r) => r.pair_asset)],
     );
     const states = new Map(stateRows.map((r) => [`${r.rule_id}|${r.asset_id}`, r as StateRow]));
     const writes = new AlertWrites();
