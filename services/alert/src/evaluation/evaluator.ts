@@ -70,17 +70,45 @@ export interface EvaluatorDeps {
   metrics?: Registry;
 }
 
-/** Appends a transition to an alert's history (the next `seq`). */
-export async function appendHistory(
+/** One transition of an alert, for its history. */
+export interface HistoryEntry {
+  status: string;
+  at: Date;
+  value: number | null;
+  cause: string;
+  severity: Severity;
+}
+
+const HISTORY_COLUMNS = ['alertId', 'status', 'at', 'value', 'cause', 'severity'] as const;
+
+/**
+ * Appends transitions to alerts' histories in one statement: each alert's entries get its next
+ * `seq` numbers, in the order given.
+ */
+export async function appendHistories(
   tx: PoolClient,
-  alertId: string,
-  h: { status: string; at: Date; value: number | null; cause: string; severity: Severity },
+  entries: readonly (HistoryEntry & { alertId: string })[],
 ): Promise<void> {
+  if (entries.length === 0) return;
   await tx.query(
-    `INSERT INTO alert_history (alert_id, seq, status, at, value, cause, severity)
-     SELECT $1, coalesce(max(seq), 0) + 1, $2, $3, $4, $5, $6 FROM alert_history WHERE alert_id = $1`,
-    [alertId, h.status, h.at, h.value, h.cause, h.severity],
+    `WITH h AS (
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::float8[], $5::text[], $6::text[])
+                WITH ORDINALITY AS h(alert_id, status, at, value, cause, severity, ord)
+     ), last AS (
+       SELECT alert_id, max(seq) AS seq FROM alert_history
+        WHERE alert_id IN (SELECT alert_id FROM h) GROUP BY alert_id
+     )
+     INSERT INTO alert_history (alert_id, seq, status, at, value, cause, severity)
+     SELECT h.alert_id, coalesce(last.seq, 0) + row_number() OVER (PARTITION BY h.alert_id ORDER BY h.ord),
+            h.status, h.at, h.value, h.cause, h.severity
+       FROM h LEFT JOIN last USING (alert_id)`,
+    HISTORY_COLUMNS.map((column) => entries.map((e) => e[column])),
   );
+}
+
+/** Appends a transition to an alert's history (the next `seq`). */
+export function appendHistory(tx: PoolClient, alertId: string, h: HistoryEntry): Promise<void> {
+  return appendHistories(tx, [{ alertId, ...h }]);
 }
 
 /** An alert created by this batch of transitions, as it stands after them. */
@@ -114,8 +142,6 @@ const NEW_ALERT_COLUMNS = [
   'raisedAt',
   'clearedAt',
 ] as const satisfies readonly (keyof NewAlert)[];
-const HISTORY_COLUMNS = ['alertId', 'status', 'at', 'value', 'cause', 'severity'] as const;
-
 /** The fields a transition changes; one left out (undefined) keeps its value. */
 type AlertFields = Partial<Pick<NewAlert, 'status' | 'value' | 'raisedAt' | 'severity' | 'clearedAt'>>;
 
@@ -146,7 +172,7 @@ class AlertWrites {
   readonly open = new Map<string, OpenAlert>();
   private readonly created = new Map<string, NewAlert>();
   private readonly patches = new Map<string, AlertFields>();
-  private readonly history: (Parameters<typeof appendHistory>[2] & { alertId: string })[] = [];
+  private readonly history: (HistoryEntry & { alertId: string })[] = [];
 
   /**
    * An alert an evaluation state points to, as read with the state (columns `alert_status` and
@@ -185,7 +211,7 @@ class AlertWrites {
     }
   }
 
-  appendHistory(alertId: string, h: Parameters<typeof appendHistory>[2]): void {
+  appendHistory(alertId: string, h: HistoryEntry): void {
     this.history.push({ alertId, ...h });
   }
 
@@ -225,23 +251,7 @@ class AlertWrites {
         NEW_ALERT_COLUMNS.map((column) => rows.map((r) => r[column])),
       );
     }
-    if (this.history.length > 0) {
-      const h = this.history;
-      await tx.query(
-        `WITH h AS (
-           SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::float8[], $5::text[], $6::text[])
-                    WITH ORDINALITY AS h(alert_id, status, at, value, cause, severity, ord)
-         ), last AS (
-           SELECT alert_id, max(seq) AS seq FROM alert_history
-            WHERE alert_id IN (SELECT alert_id FROM h) GROUP BY alert_id
-         )
-         INSERT INTO alert_history (alert_id, seq, status, at, value, cause, severity)
-         SELECT h.alert_id, coalesce(last.seq, 0) + row_number() OVER (PARTITION BY h.alert_id ORDER BY h.ord),
-                h.status, h.at, h.value, h.cause, h.severity
-           FROM h LEFT JOIN last USING (alert_id)`,
-        HISTORY_COLUMNS.map((column) => h.map((x) => x[column])),
-      );
-    }
+    await appendHistories(tx, this.history);
   }
 }
 
