@@ -1,8 +1,8 @@
 import { type Logger, type Pool, withTransaction } from '@assetops/platform';
 import {
   ensurePartitions,
-  listTimePartitions,
   lockPartitions,
+  rawDaysEndedBy,
   type TimePartition,
   timePartition,
 } from './partitions.js';
@@ -108,8 +108,7 @@ export async function compactDueReadings(opts: {
   now: () => number;
   compactAfterMs: number;
 }): Promise<CompactedPartition[]> {
-  const cutoff = opts.now() - opts.compactAfterMs;
-  const due = (await listTimePartitions(opts.pool, 'readings')).filter((p) => p.end.getTime() <= cutoff);
+  const due = await rawDaysEndedBy(opts.pool, opts.now() - opts.compactAfterMs);
   const compacted: CompactedPartition[] = [];
   for (const partition of due) {
     const done = await compactPartition(opts.pool, partition, opts.logger);

@@ -153,6 +153,14 @@ export async function listTimePartitions(db: Queryable, table: TimeSeriesTable):
   return found.sort((a, b) => a.start.getTime() - b.start.getTime() || a.classId - b.classId);
 }
 
+/**
+ * The raw day partitions (of every class) whose day ended at `cutoffMs` or before, oldest first:
+ * the days compaction and sealing are due for.
+ */
+export async function rawDaysEndedBy(db: Queryable, cutoffMs: number): Promise<TimePartition[]> {
+  return (await listTimePartitions(db, 'readings')).filter((p) => p.end.getTime() <= cutoffMs);
+}
+
 async function existingTables(db: Queryable, names: string[]): Promise<Set<string>> {
   const { rows } = await db.query<{ relname: string }>(
     `SELECT c.relname FROM pg_class c

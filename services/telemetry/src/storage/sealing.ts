@@ -1,5 +1,5 @@
 import type { Logger, Pool } from '@assetops/platform';
-import { listTimePartitions, readingsKeyIndex, type TimePartition } from './partitions.js';
+import { rawDaysEndedBy, readingsKeyIndex, type TimePartition } from './partitions.js';
 
 /** What sealing one raw day partition did. */
 export interface SealedPartition {
@@ -66,8 +66,7 @@ export async function sealClosedDays(opts: {
   now: () => number;
   latenessMs: number;
 }): Promise<SealedPartition[]> {
-  const cutoff = opts.now() - opts.latenessMs;
-  const due = (await listTimePartitions(opts.pool, 'readings')).filter((p) => p.end.getTime() <= cutoff);
+  const due = await rawDaysEndedBy(opts.pool, opts.now() - opts.latenessMs);
   const sealed: SealedPartition[] = [];
   for (const partition of due) {
     const done = await sealPartition(opts.pool, partition);
