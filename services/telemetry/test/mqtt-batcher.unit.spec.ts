@@ -97,6 +97,56 @@ describe('MQTT batcher', () => {
     expect(await batcher.close(1000)).toBe(true);
   });
 
+  it('records the dead letters of batches written at once in arrival order, each before its acknowledgement', async () => {
+    // Every reading is rejected; the first batch's write is held until the second one's is done.
+    const releases: (() => void)[] = [];
+    const ingestor = {
+      async ingest(items: readonly IngestItem[]): Promise<IngestResult> {
+        await new Promise<void>((resolve) => releases.push(resolve));
+        return {
+          accepted: 0,
+          duplicates: 0,
+          rejected: items.map((_, index) => ({ index, code: 'INVALID_VALUE', reason: 'not a number' })),
+        };
+      },
+    };
+    // The dead letters as the database receives them, each with the acknowledgements sent by then.
+    const letters: { topic: string; reason: string; acksBefore: number[] }[] = [];
+    const acks: number[] = [];
+    const client = {
+      async query(text: string, params?: unknown[]) {
+        if (text.includes('INSERT INTO dead_letters')) {
+          const payload = JSON.parse(params![4] as string) as { topic: string };
+          letters.push({ topic: payload.topic, reason: params![5] as string, acksBefore: [...acks] });
+          return { rows: [{ id: letters.length }], rowCount: 1 };
+        }
+        return { rows: [], rowCount: 0 };
+      },
+      on() {},
+      off() {},
+      release() {},
+    };
+    const pool = { connect: async () => client } as unknown as Pool;
+    const batcher = new MqttBatcher({ ingestor, pool, logger, maxBatchReadings: 1 });
+    const [first, second] = messages(2, 1, acks).map((m, i) => ({ ...m, topic: `t${i}` }));
+    batcher.add(first!);
+    batcher.add(second!);
+    const settle = () => new Promise((r) => setTimeout(r, 20));
+    await settle();
+    expect(releases).toHaveLength(2); // both batches are being written at once
+    releases[1]!();
+    await settle();
+    expect(letters).toEqual([]); // the second batch is written, but waits for the first
+    releases[0]!();
+    await settle();
+    expect(letters).toEqual([
+      { topic: 't0', reason: '1 of 1 readings rejected: INVALID_VALUE (m): not a number', acksBefore: [] },
+      { topic: 't1', reason: '1 of 1 readings rejected: INVALID_VALUE (m): not a number', acksBefore: [0] },
+    ]);
+    expect(acks).toEqual([0, 1]);
+    expect(await batcher.close(1000)).toBe(true);
+  });
+
   it('writes a small batch once its oldest message has waited flushIntervalMs', async () => {
     const { writes, ingestor } = recorder();
     const batcher = new MqttBatcher({ ingestor, pool: noPool, logger, flushIntervalMs: 300 });
@@ -145,6 +195,7 @@ describe('MQTT batcher', () => {
       logger,
       maxBatchReadings: 2,
       maxHeldReadings: 4,
+      flushIntervalMs: 60_000, // batches of two: full ones only
     });
     const acks: number[] = [];
     const [a, b, c, d] = messages(4, 1, acks);

@@ -71,9 +71,10 @@ interface Queued {
  * Buffers device messages and writes them in batches through the Ingestor, in arrival order (up to
  * `maxConcurrentWrites` batches at once). A message is acknowledged only once its readings and its
  * dead letter (if any of it was rejected) are committed, and after every message received before
- * it; a failed write is retried with backoff, never skipped, so an unacknowledged message is
- * redelivered by the broker and nothing is lost. Re-writing a reading is
- * harmless: the readings table ignores a reading it already holds.
+ * it (the dead letters of batches written at once are recorded in that order too); a failed write
+ * is retried with backoff, never skipped, so an unacknowledged message is redelivered by the broker
+ * and nothing is lost. Re-writing a reading is harmless: the readings table ignores a reading it
+ * already holds.
  */
 export class MqttBatcher {
   private readonly queue: Queued[] = [];
@@ -196,18 +197,46 @@ export class MqttBatcher {
 
   private async flushOnce(batch: ReceivedMessage[], readings: number, before: Promise<void>): Promise<void> {
     const bytes = batch.reduce((n, m) => n + m.payload.length, 0);
+    const letters = await this.untilDone(batch, readings, 'writing MQTT readings', () => this.write(batch));
+    if (letters === undefined) return;
+    // In arrival order, as MQTT requires of PUBACKs: after the batches before this one. Their dead
+    // letters too, so that those are recorded in the order the messages came.
+    await before;
+    if (letters.length > 0) {
+      const recorded = await this.untilDone(batch, readings, 'recording MQTT dead letters', async () => {
+        await this.recordDeadLetters(letters);
+        return true;
+      });
+      if (!recorded) return;
+    }
+    for (const message of batch) message.ack();
+    this.held -= readings;
+    this.heldBytes -= bytes;
+    this.releaseRoom(false);
+  }
+
+  /**
+   * Runs a step of a batch until it succeeds, with backoff (the database is down), and returns its
+   * result (never undefined); undefined when the batcher gave up meanwhile (`close` timed out): the
+   * messages stay unacknowledged.
+   */
+  private async untilDone<T>(
+    batch: readonly ReceivedMessage[],
+    readings: number,
+    step: string,
+    run: () => Promise<T>,
+  ): Promise<T | undefined> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.write(batch);
-        break;
+        return await run();
       } catch (err) {
         this.opts.metrics?.writeFailures.inc();
         const delay = retryDelayMs(attempt, { maxAttempts: Number.POSITIVE_INFINITY, ...this.retry });
         this.opts.logger.warn(
           { err, messages: batch.length, readings, attempt, retryInMs: delay },
-          'writing MQTT readings failed; retrying (the messages stay unacknowledged)',
+          `${step} failed; retrying (the messages stay unacknowledged)`,
         );
-        if (this.abandoned) return;
+        if (this.abandoned) return undefined;
         await new Promise<void>((resolve) => {
           const wake = () => {
             clearTimeout(timeout);
@@ -217,15 +246,9 @@ export class MqttBatcher {
           const timeout = setTimeout(wake, delay);
           this.wakeRetries.add(wake);
         });
-        if (this.abandoned) return;
+        if (this.abandoned) return undefined;
       }
     }
-    // In arrival order, as MQTT requires of PUBACKs: after the batches before this one.
-    await before;
-    for (const message of batch) message.ack();
-    this.held -= readings;
-    this.heldBytes -= bytes;
-    this.releaseRoom(false);
   }
 
   private releaseRoom(all: boolean): void {
@@ -239,8 +262,8 @@ export class MqttBatcher {
     return this.held >= this.maxHeld || this.heldBytes >= this.maxHeldBytes;
   }
 
-  /** One batch: its readings in one transaction, then the dead letters of its bad messages. */
-  private async write(batch: readonly ReceivedMessage[]): Promise<void> {
+  /** Writes a batch's readings (one transaction); returns the dead letters of its bad messages. */
+  private async write(batch: readonly ReceivedMessage[]): Promise<NewDeadLetter[]> {
     const items = batch.flatMap((m) => m.parsed.items);
     const owner: number[] = [];
     batch.forEach((m, i) => {
@@ -264,8 +287,7 @@ export class MqttBatcher {
       });
       rejectedBy.set(m, list);
     }
-    if (rejectedBy.size === 0) return;
-    const letters: NewDeadLetter[] = [...rejectedBy].map(([m, rejected]) => {
+    return [...rejectedBy].map(([m, rejected]) => {
       const { topic, payload, parsed } = batch[m]!;
       const assetId = parseTopic(topic, topic.split('/').slice(0, -2).join('/'));
       return {
@@ -279,6 +301,10 @@ export class MqttBatcher {
         reason: deadLetterReason(rejected, parsed.items.length),
       };
     });
+  }
+
+  /** The dead letters of a batch, in one transaction. */
+  private async recordDeadLetters(letters: readonly NewDeadLetter[]): Promise<void> {
     await withTransaction(this.opts.pool, async (tx) => {
       for (const letter of letters) await recordDeadLetter(tx, letter);
     });
