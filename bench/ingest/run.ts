@@ -13,7 +13,7 @@
  * figure comes with the CPU each party used (server process, the PostgreSQL backends of the
  * bench's databases by database, the bench's clients, everything else on the machine), and CPU ms
  * per 1,000 readings, which depends far less on what else runs than a rate does. With the
- * defaults it takes about 5½ minutes, of which (a') and its extra latency run in (c) take about 2½.
+ * defaults it takes about 6 minutes, of which (a') and its extra latency run in (c) take about 2½.
  *
  * (a) HTTP maximum: batches of BENCH_BATCH (1,000) readings, `POST /api/v1/telemetry` JSON through
  *     the gateway, from BENCH_CONCURRENCY (4,8,16) concurrent keep-alive clients, each for
@@ -54,8 +54,11 @@
  *     BENCH_MQTT_PUBLISHERS (8) connections publish QoS 1 to `assetops/<assetId>/telemetry` for
  *     BENCH_MQTT_ASSETS (80) assets (`{"ts","values":{…}}` with every metric, or
  *     BENCH_MQTT_FORMAT=single: `{"metric","value","ts"}`) for BENCH_MQTT_DURATION (10) s, at most
- *     BENCH_MQTT_INFLIGHT (50) unacknowledged each; measured is readings stored per second until every
- *     reading the broker acknowledged is stored. Goal ≥ 30k/s.
+ *     BENCH_MQTT_INFLIGHT (50,150) unacknowledged each, one run per window; measured is readings
+ *     stored per second until every reading the broker acknowledged is stored. Goal ≥ 30k/s, judged
+ *     at the first window. A publisher waits for PUBACKs — which mean committed — before it sends
+ *     more, so a window's rate is at most its messages per round trip; the wider one shows how much
+ *     room the platform has beyond that.
  *     Stored readings are followed with the service's own counter (telemetry_readings_total,
  *     transport mqtt, outcome stored, on its /metrics) and checked against the rows counted in the
  *     database at the end. BENCH_MQTT_USERNAME / BENCH_MQTT_PASSWORD: broker credentials (given
@@ -126,7 +129,7 @@ const options = {
   sustainLow: envNumber('BENCH_SUSTAIN_LOW', 0.2),
   mqttPublishers: envNumber('BENCH_MQTT_PUBLISHERS', 8),
   mqttAssets: envNumber('BENCH_MQTT_ASSETS', 80),
-  mqttInflight: envNumber('BENCH_MQTT_INFLIGHT', 50),
+  mqttInflight: envNumbers('BENCH_MQTT_INFLIGHT', [50, 150]),
   mqttFormat: (process.env.BENCH_MQTT_FORMAT ?? 'values') as 'values' | 'single',
   profile: process.env.BENCH_PROFILE === '1',
 };
@@ -453,6 +456,7 @@ async function main(): Promise<void> {
 
     // (d) MQTT.
     let mqtt: Record<string, unknown> | undefined;
+    let mqttRuns: Record<string, unknown>[] = [];
     if (options.mqttSeconds <= 0) {
       console.log('\nMQTT: skipped (BENCH_MQTT_DURATION=0)');
       results.mqtt = { available: Boolean(platform.mqttUrl), skipped: true };
@@ -460,9 +464,18 @@ async function main(): Promise<void> {
       console.log(`\nMQTT: not available (startAllInOne returned: ${platform.runtimeKeys.join(', ')})`);
       results.mqtt = { available: false };
     } else {
-      await platform.waitUntilQuiet(options.quietSeconds * 1000);
-      mqtt = await mqttRun(platform, telemetryDb, mqttAssets, startTsMs, cpu, activity, writes);
-      results.mqtt = { available: true, ...mqtt };
+      // One run per in-flight window; each starts 10 minutes of reading time after the one before,
+      // so that no reading of a later run repeats one of an earlier run.
+      mqttRuns = [];
+      for (const [k, inflight] of options.mqttInflight.entries()) {
+        await platform.waitUntilQuiet(options.quietSeconds * 1000);
+        const startMs = startTsMs + k * 10 * 60_000;
+        mqttRuns.push(
+          await mqttRun(platform, telemetryDb, mqttAssets, startMs, inflight, cpu, activity, writes),
+        );
+      }
+      mqtt = mqttRuns[0];
+      results.mqtt = { available: true, ...mqtt, runs: mqttRuns };
     }
 
     // Summary.
@@ -503,19 +516,25 @@ async function main(): Promise<void> {
         goal: paced.load === 0.7 ? `p99 ≤ ${GOALS.p99Ms} ms` : '',
         result: paced.load === 0.7 ? verdict(paced.ackLatencyMs.p99Ms <= GOALS.p99Ms) : '',
       })),
-      mqtt
-        ? {
-            measure: `MQTT ingest (${options.mqttPublishers} publishers, QoS 1, ${options.mqttFormat})`,
-            value: `${mqtt.storedPerSecond} readings/s`,
-            goal: `≥ ${GOALS.mqttPerSecond / 1000}k/s`,
-            result: verdict((mqtt.storedPerSecond as number) >= GOALS.mqttPerSecond),
-          }
-        : {
-            measure: 'MQTT ingest',
-            value: 'not available',
-            goal: `≥ ${GOALS.mqttPerSecond / 1000}k/s`,
-            result: 'skipped',
-          },
+      ...(mqtt
+        ? // The goal is judged at the first window (the default, 50); the others show how much of
+          // the figure is the publishers' window over the round trip rather than the platform's room.
+          mqttRuns.map((run, k) => ({
+            measure:
+              `MQTT ingest (${options.mqttPublishers} publishers, QoS 1, ${options.mqttFormat}, ` +
+              `≤ ${run.inflight} in flight each)`,
+            value: `${run.storedPerSecond} readings/s`,
+            goal: k === 0 ? `≥ ${GOALS.mqttPerSecond / 1000}k/s` : '',
+            result: k === 0 ? verdict((run.storedPerSecond as number) >= GOALS.mqttPerSecond) : '',
+          }))
+        : [
+            {
+              measure: 'MQTT ingest',
+              value: 'not available',
+              goal: `≥ ${GOALS.mqttPerSecond / 1000}k/s`,
+              result: 'skipped',
+            },
+          ]),
     ];
     console.log(
       '\nsummary (one machine: 2 vCPUs shared by server, PostgreSQL, the clients and anything else running):',
@@ -768,6 +787,7 @@ async function mqttRun(
   db: Pool,
   assetIds: string[],
   startTsMs: number,
+  inflight: number,
   cpu: CpuSplit,
   activity: PgActivitySampler,
   writes: TableWrites,
@@ -806,7 +826,7 @@ async function mqttRun(
   };
   console.log(
     `\n(d) MQTT: ${publisherCount} publishers (QoS 1, ${options.mqttFormat}) for ${assetIds.length} assets, ` +
-      `${options.mqttSeconds} s, ≤ ${options.mqttInflight} in flight each, broker ${platform.mqttUrl} …`,
+      `${options.mqttSeconds} s, ≤ ${inflight} in flight each, broker ${platform.mqttUrl} …`,
   );
   const threads = Array.from(
     { length: threadCount },
@@ -846,7 +866,7 @@ async function mqttRun(
       threads.map((thread) =>
         thread.call<PublishOutcome>('publish', {
           seconds: options.mqttSeconds,
-          inflight: options.mqttInflight,
+          inflight,
         }),
       ),
     );
@@ -870,6 +890,7 @@ async function mqttRun(
     const rowsStored = (await rowsInDatabase()) - rowsBefore;
     const result = {
       publishers: publisherCount,
+      inflight,
       format: options.mqttFormat,
       messagesAcked: messages,
       readingsAcked: acked,
