@@ -519,6 +519,7 @@ export class Evaluator {
   ): Pick<StateRow, 'alert_id' | 'episodes'> {
     let alertId = current.alert_id;
     let episodes = current.episodes;
+    // The rule's alert as the transitions so far left it (kept by `writes`, re-read after each change).
     let open = alertId ? writes.open.get(alertId) : undefined;
     const meta = {
       subject: assetId,
@@ -548,7 +549,7 @@ export class Evaluator {
           raisedAt: status === 'firing' ? at : null,
           clearedAt: null,
         });
-        open = { id: alertId, status, severity: rule.severity };
+        open = writes.open.get(alertId)!;
         writes.appendHistory(alertId, {
           status,
           at,
@@ -563,7 +564,7 @@ export class Evaluator {
       if (t.kind === 'firing') {
         const status = suppressed ? 'suppressed' : 'firing';
         writes.update(alertId, { status, value: t.value, raisedAt: status === 'firing' ? at : null });
-        open = { ...open, status };
+        open = writes.open.get(alertId)!;
         writes.appendHistory(alertId, {
           status,
           at,
@@ -591,7 +592,7 @@ export class Evaluator {
             ),
           );
         }
-        open = { ...open, severity: to };
+        open = writes.open.get(alertId)!;
       } else {
         // cleared, or a pending period cancelled
         writes.update(alertId, { status: 'cleared', clearedAt: at, valueIfAny: t.value });
