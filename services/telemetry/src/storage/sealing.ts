@@ -15,9 +15,9 @@ const SEALED = 'sealed';
 
 /**
  * Seals one raw day partition whose lateness window is over: rebuilds its key, which packs the
- * leaf pages full (fillfactor 100). While the day took readings, page splits left them about 55–75 %
+ * leaf pages full (fillfactor 100). While the day took readings, page splits left them about 60–73 %
  * full (readings of many series arrive interleaved): the rebuilt key is about 20 bytes a reading
- * instead of about 35 (bench/storage). REINDEX CONCURRENTLY: writes and queries go on meanwhile,
+ * instead of about 29–33 (bench/storage). REINDEX CONCURRENTLY: writes and queries go on meanwhile,
  * and the key keeps refusing re-sent readings throughout. A rebuild that failed half-way leaves an
  * invalid `…_ccnew` index, which is dropped before the next attempt.
  */
