@@ -260,4 +260,42 @@ describe('alert evaluation of a run of telemetry windows at once', () => {
       ['low pressure', 'firing'],
     ]);
   });
+
+  it('finds, in one run, the asset rules and the type rules of each asset, and only those', async () => {
+    const [typeX, typeY] = ['x', 'y'].map((t) => `${t}-${uuidV7Ids.next().slice(-8)}`) as [string, string];
+    const [a1, a2, b1] = [
+      await h.registerAsset(typeX),
+      await h.registerAsset(typeX),
+      await h.registerAsset(typeY),
+    ];
+    const add = (name: string, target: Partial<CreateRuleBody>, metric = 'temperature', enabled = true) =>
+      insertRule(
+        h.db.pool,
+        uuidV7Ids.next(),
+        { name, metric, severity: 'major', condition: { kind: 'above', threshold: 50 }, enabled, ...target },
+        'user',
+        h.clock.now(),
+      );
+    await add('type x hot', { assetType: typeX });
+    await add('type y pressure', { assetType: typeY }, 'pressure');
+    await add('a1 hot', { assetId: a1 });
+    await add('a2 hot, disabled', { assetId: a2 }, 'temperature', false);
+    await add('b1 pressure', { assetId: b1 }, 'pressure');
+    await add('b1 rpm', { assetId: b1 }, 'rpm');
+    const batch = [a1, a2, b1].map((assetId) =>
+      h.readings(assetId, T0, { temperature: 95, pressure: 95, rpm: 10 }),
+    ) as EventEnvelope<TelemetryAggregatedData>[];
+    await withTransaction(h.db.pool, (tx) => evaluator.onTelemetryBatch(tx, batch));
+    const firing = async (assetId: string) =>
+      (await outcome(assetId)).alerts.map((a) => [a.rule_name, a.status]).sort();
+    expect(await firing(a1)).toEqual([
+      ['a1 hot', 'firing'],
+      ['type x hot', 'firing'],
+    ]);
+    expect(await firing(a2)).toEqual([['type x hot', 'firing']]);
+    expect(await firing(b1)).toEqual([
+      ['b1 pressure', 'firing'],
+      ['type y pressure', 'firing'],
+    ]);
+  });
 });
