@@ -86,6 +86,7 @@ export async function runService(def: ServiceDefinition, opts: RunServiceOptions
         ...(instance.consumer.accept ? { accept: instance.consumer.accept } : {}),
         retentionMs: settings.INBOX_RETENTION,
         batchSize: settings.INBOX_BATCH_SIZE,
+        handleOnReceive: settings.INBOX_HANDLE_ON_RECEIVE,
         logger,
         metrics,
       })

@@ -111,6 +111,13 @@ export interface EventConsumerOptions {
   accept?: (event: EventEnvelope) => boolean;
   /** Called after a batch of events committed as processed (lag measurements). */
   onProcessed?: (events: readonly EventEnvelope[], committedAt: Date) => void;
+  /**
+   * Whether the active worker handles a delivered batch at once, in the transaction that records its
+   * events in the inbox as processed, when nothing of this consumer waits in the inbox (see
+   * {@link createEventConsumer}). Off, every event is stored first and handled by the worker's next
+   * pass. Default true.
+   */
+  handleOnReceive?: boolean;
 }
 
 /** An event consumer; see {@link createEventConsumer}. */
@@ -137,6 +144,14 @@ interface InboxRow {
   event: EventEnvelope;
   attempts: number;
 }
+
+/** A per-event handler's failure while handling a batch on receive. */
+interface ReceiveFailure {
+  event: EventEnvelope;
+  error: unknown;
+}
+
+type HandledAtOnce = { handled: true } | { handled: false; failure?: ReceiveFailure };
 
 /** What one pass learns across its rounds. */
 interface PassState {
@@ -184,6 +199,15 @@ const PURGE_CHUNK = 10_000;
  * claimed rows of its type in one call. When that call throws, the round is rolled back and the rest
  * of the pass handles events one by one, which finds the failing event as above.
  *
+ * Handled on receive (`handleOnReceive`, the default): when this instance is the active worker and
+ * no event of the consumer is pending in the inbox, a delivered batch is handled at once, in one
+ * transaction that inserts its inbox rows as processed (ids only: the duplicate filter) and runs the
+ * handlers, serialised with the worker's passes. The effects and the inbox record still commit
+ * together, and nothing overtakes a pending event. It saves storing each event's body, claiming it
+ * and marking it processed — most of the inbox's cost for a hot event type. If a handler throws, or
+ * anything is pending, the transaction is rolled back and the batch is stored for the worker as
+ * above, which retries, isolates and dead-letters as usual.
+ *
  * @example
  * const consumer = createEventConsumer({
  *   name: 'telemetry', pool, bus, logger, sources: ['asset'],
@@ -198,6 +222,7 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
   const batchSize = opts.batchSize ?? 200;
   const retentionMs = opts.retentionMs ?? 7 * 24 * 60 * 60 * 1000;
   const receiveMode = opts.receive ?? (bus.kind === 'inprocess' ? 'always' : 'when-active');
+  const handleOnReceive = opts.handleOnReceive ?? true;
   const handledTypes = new Set(Object.keys(handlers));
   const metrics = opts.metrics ? consumerMetrics(opts.metrics, { name, pool }) : undefined;
   const log = logger.child({ consumer: name });
@@ -217,6 +242,12 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
       }
     }
     if (accepted.length === 0 && rejected.length === 0) return;
+    let failure: ReceiveFailure | undefined;
+    if (rejected.length === 0 && handleOnReceive && loop.active) {
+      const outcome = await loop.runExclusive(() => handleAtOnce(accepted));
+      if (outcome.handled) return;
+      failure = outcome.failure;
+    }
     // The common case — only valid events — is a single statement (atomic on its own): the insert,
     // and a NOTIFY that wakes the active worker when it runs in another process. When this instance
     // is the active worker it is woken directly below, and the NOTIFY — whose commit lock is global
@@ -239,10 +270,11 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
         { consumer: name },
         accepted.length - (result.rows[0]?.stored ?? accepted.length),
       );
-    if (rejected.length === 0) {
+    if (rejected.length === 0 && !failure) {
       countDuplicates(await storeAccepted(pool));
     } else {
-      // Dead letters and inbox rows commit together, so a redelivered batch records neither twice.
+      // Dead letters, inbox rows and a failure on receive commit together, so a redelivered batch
+      // records none of them twice.
       await withTransaction(pool, async (tx) => {
         for (const { value, reason } of rejected) {
           log.warn({ reason, eventId: safeString(value?.id) }, 'invalid event dead-lettered');
@@ -255,9 +287,144 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
           });
         }
         if (accepted.length > 0) countDuplicates(await storeAccepted(tx));
+        if (failure) await recordReceiveFailure(tx, failure);
       });
     }
     if (accepted.length > 0) loop.wake();
+  }
+
+  /**
+   * Handles a delivered batch in one transaction with its inbox rows, inserted as processed; see
+   * "Handled on receive" above. Otherwise, having changed nothing, it says the batch is to be stored
+   * for the worker: this instance is not (or no longer) the active worker, an event of the consumer
+   * is pending, or a handler failed — then with the failing event when a per-event handler failed.
+   */
+  async function handleAtOnce(events: readonly EventEnvelope[]): Promise<HandledAtOnce> {
+    if (!loop.active) return { handled: false };
+    let failure: ReceiveFailure | undefined;
+    const handled = await withClient(pool, async (client) => {
+      try {
+        await client.query('BEGIN');
+        // The pending check and the insert share one snapshot: a batch stored before this one (the
+        // deliveries of a producer come one after the other) is seen, and then nothing is inserted.
+        const { rows } = await client.query<{ waiting: boolean; fresh: string[] }>(
+          `WITH waiting AS (
+             SELECT EXISTS (SELECT 1 FROM inbox WHERE consumer = $1 AND status = 'pending') AS pending),
+           received AS (
+             INSERT INTO inbox (consumer, event_id, type, subject, status, attempts, processed_at)
+             SELECT $1, u.event_id, u.type, u.subject, 'processed', 1, $5
+               FROM unnest($2::uuid[], $3::text[], $4::text[]) WITH ORDINALITY AS u(event_id, type, subject, ord)
+              WHERE NOT (SELECT pending FROM waiting)
+              ORDER BY u.ord
+             ON CONFLICT (consumer, event_id) DO NOTHING
+             RETURNING event_id)
+           SELECT (SELECT pending FROM waiting) AS waiting,
+                  coalesce((SELECT array_agg(event_id::text) FROM received), '{}') AS fresh`,
+          [
+            name,
+            events.map((e) => e.id),
+            events.map((e) => e.type),
+            events.map((e) => e.subject ?? null),
+            clock.now(),
+          ],
+        );
+        if (rows[0]!.waiting) {
+          await client.query('ROLLBACK');
+          return undefined;
+        }
+        // PostgreSQL returns ids in canonical (lower case) form; a duplicate is not handled again.
+        const fresh = new Set(rows[0]!.fresh);
+        const todo = events.filter((e) => fresh.has(e.id.toLowerCase()));
+        for (let index = 0; index < todo.length; ) {
+          const type = todo[index]!.type;
+          const handler = handlers[type]!;
+          let end = index + 1;
+          if (handler.batch) while (end < todo.length && todo[end]!.type === type) end++;
+          const run = todo.slice(index, end);
+          try {
+            await handleRun(client, handler, run);
+          } catch (error) {
+            // A batch handler's failure names no event: the worker's pass finds it.
+            if (run.length === 1) failure = { event: run[0]!, error };
+            throw error;
+          }
+          index = end;
+        }
+        await client.query('COMMIT');
+        return todo;
+      } catch (err) {
+        await rollbackQuietly(client);
+        log.debug(
+          { events: events.length, reason: errorMessage(err) },
+          'handling on receive failed; storing the batch for the worker',
+        );
+        return undefined;
+      }
+    });
+    if (!handled) return { handled: false, failure };
+    metrics?.duplicates.inc({ consumer: name }, events.length - handled.length);
+    noteProcessed(handled);
+    return { handled: true };
+  }
+
+  /**
+   * Records a handler failure on receive as the event's first attempt, as the worker would have —
+   * if its row is the one just stored, still pending and never tried (not a redelivered event's).
+   */
+  async function recordReceiveFailure(tx: PoolClient, failure: ReceiveFailure): Promise<void> {
+    const { rows } = await tx.query<InboxRow>(
+      `SELECT ctid, event_id, type, subject, event, attempts FROM inbox
+        WHERE consumer = $1 AND event_id = $2 AND status = 'pending' AND attempts = 0
+        FOR UPDATE`,
+      [name, failure.event.id],
+    );
+    if (rows[0]) await recordFailure(tx, rows[0], failure.error);
+  }
+
+  /**
+   * Runs `handler` in `client`'s transaction for a run of events of its type (the batch handler for
+   * two or more), each in a consumer span that is a child of the span that produced it; the events it
+   * appends in turn (which copy their cause's traceparent) continue from it. Rethrows a failure.
+   */
+  async function handleRun(
+    client: PoolClient,
+    handler: EventHandler<never>,
+    run: readonly EventEnvelope[],
+  ): Promise<void> {
+    const spans = run.map((event) =>
+      tracer.startSpan(`${name} ${event.type}`, {
+        kind: 'consumer',
+        parent: parseTraceparent(event.traceparent),
+        attributes: { 'messaging.consumer.group.name': name, 'messaging.message.id': event.id },
+      }),
+    );
+    const events = run.map((event, i) => ({
+      ...(event as EventEnvelope<never>),
+      traceparent: spans[i]!.traceparent,
+    }));
+    const batch = run.length > 1 ? handler.batch : undefined;
+    try {
+      if (batch) await batch(client, events);
+      else await handler(client, events[0]!);
+      for (const span of spans) span.end();
+    } catch (error) {
+      for (const span of spans) span.end(error);
+      throw error;
+    }
+  }
+
+  /** Counts events whose handling committed, and their lag. */
+  function noteProcessed(processed: readonly EventEnvelope[]): void {
+    if (processed.length === 0) return;
+    metrics?.processed.inc({ consumer: name }, processed.length);
+    if (metrics) {
+      const doneAt = Date.now();
+      for (const event of processed) {
+        const lagMs = doneAt - Date.parse(event.time);
+        if (Number.isFinite(lagMs)) metrics.lag.observe({ consumer: name }, Math.max(0, lagMs) / 1000);
+      }
+    }
+    opts.onProcessed?.(processed, new Date());
   }
 
   async function receiveMalformed(message: MalformedMessage): Promise<void> {
@@ -394,27 +561,14 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
               end++;
           }
           const run = rows.slice(index, end);
-          // Each handled event gets a consumer span, a child of the span that produced the event; the
-          // events its handler appends in turn (which copy their cause's traceparent) continue from it.
-          const spans = run.map((r) =>
-            tracer.startSpan(`${name} ${r.type}`, {
-              kind: 'consumer',
-              parent: parseTraceparent(r.event.traceparent),
-              attributes: { 'messaging.consumer.group.name': name, 'messaging.message.id': r.event_id },
-            }),
-          );
-          const events = run.map((r, i) => ({
-            ...(r.event as EventEnvelope<never>),
-            traceparent: spans[i]!.traceparent,
-          }));
-          const batch = run.length > 1 ? handler.batch : undefined;
           try {
-            if (batch) await batch(client, events);
-            else await handler(client, events[0]!);
-            for (const span of spans) span.end();
+            await handleRun(
+              client,
+              handler,
+              run.map((r) => r.event),
+            );
           } catch (error) {
-            for (const span of spans) span.end(error);
-            if (batch) {
+            if (run.length > 1) {
               // Which event failed is unknown: the next rounds of this pass go one by one to find it.
               pass.batching = false;
               log.warn(
@@ -483,17 +637,7 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
     for (let attempt = 1; ; attempt++) {
       const result = await round(now, pass, attempt > MAX_ROUNDS);
       if (result.kind === 'retry') continue;
-      if (result.processed.length > 0) {
-        metrics?.processed.inc({ consumer: name }, result.processed.length);
-        if (metrics) {
-          const doneAt = Date.now();
-          for (const event of result.processed) {
-            const lagMs = doneAt - Date.parse(event.time);
-            if (Number.isFinite(lagMs)) metrics.lag.observe({ consumer: name }, Math.max(0, lagMs) / 1000);
-          }
-        }
-        opts.onProcessed?.(result.processed, new Date());
-      }
+      noteProcessed(result.processed);
       return {
         processed: result.processed.length,
         more: result.claimed === batchSize || result.stoppedAtFailure,
@@ -549,6 +693,8 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
     },
     async stop() {
       await unsubscribe();
+      // A batch being handled on receive finishes before the worker role is given up.
+      await loop.runExclusive(async () => {});
       await loop.stop();
     },
     async drain() {

@@ -111,7 +111,7 @@ export interface InboxState {
 export interface BackboneOptions {
   /** Runs inside the handler's transaction after the effect was written; throw to fail the attempt. */
   afterEffect?: (tx: PoolClient, event: EventEnvelope, attempt: number) => Promise<void>;
-  consumer?: Partial<Pick<EventConsumerOptions, 'retry' | 'batchSize' | 'metrics'>>;
+  consumer?: Partial<Pick<EventConsumerOptions, 'retry' | 'batchSize' | 'metrics' | 'handleOnReceive'>>;
   relay?: Partial<Pick<OutboxRelayOptions, 'afterPublish' | 'batchSize'>>;
 }
 
@@ -174,6 +174,7 @@ export async function startBackbone(
     logger: silentLogger,
     retry: { maxAttempts: 5, baseDelayMs: 10, maxDelayMs: 50, ...opts.consumer?.retry },
     batchSize: opts.consumer?.batchSize,
+    handleOnReceive: opts.consumer?.handleOnReceive,
     ...(opts.consumer?.metrics ? { metrics: opts.consumer.metrics } : {}),
     pollIntervalMs: 50,
     standbyRetryMs: 50,

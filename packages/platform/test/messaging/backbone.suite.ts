@@ -6,6 +6,7 @@ import {
   createMetricsRegistry,
   listDeadLetters,
   NotFoundError,
+  type PoolClient,
   recordDeadLetter,
   redriveDeadLetter,
   ValidationError,
@@ -52,6 +53,84 @@ export function describeBackbone(transport: TransportUnderTest): void {
         event.id,
       ]);
       expect(rows[0].published_at).toBeInstanceOf(Date);
+    });
+
+    /** The inbox row of an event as its handler sees it: `processed` when handled on receive. */
+    const ownRow = async (tx: PoolClient, eventId: string) =>
+      (
+        await tx.query<{ status: string; stored: boolean }>(
+          'SELECT status, event IS NOT NULL AS stored FROM inbox WHERE consumer = $1 AND event_id = $2',
+          [CONSUMER, eventId],
+        )
+      ).rows[0];
+
+    it('handles a batch on receive while nothing is pending, in the transaction that records it, storing no body', async () => {
+      const seen = new Map<string, unknown>();
+      const b = await start({
+        async afterEffect(tx, event) {
+          seen.set(event.id, await ownRow(tx, event.id));
+        },
+      });
+      await waitFor(() => b.consumer.active, { what: 'the consumer to be the active worker' });
+      const events = [assetUpdated(randomUUID(), 1), assetUpdated(randomUUID(), 1)];
+      await b.append(events);
+      await b.waitProcessed(events.map((e) => e.id));
+      for (const event of events) {
+        expect(seen.get(event.id)).toEqual({ status: 'processed', stored: false });
+        expect(await b.inbox(event.id)).toMatchObject({ status: 'processed', attempts: 1 });
+      }
+      expect(await b.effects()).toHaveLength(2);
+    });
+
+    it('stores batches for the worker while an event waits for its retry, and handles on receive again after', async () => {
+      const assetA = randomUUID();
+      const [a1, b1, c1] = [
+        assetUpdated(assetA, 1),
+        assetUpdated(randomUUID(), 1),
+        assetUpdated(randomUUID(), 1),
+      ];
+      const seen: [string, unknown][] = [];
+      const b = await start({
+        consumer: { retry: { maxAttempts: 5, baseDelayMs: 2000, maxDelayMs: 4000 } },
+        async afterEffect(tx, event, attempt) {
+          seen.push([event.id, await ownRow(tx, event.id)]);
+          if (event.id === a1!.id && attempt === 1) throw new Error('a1 fails once');
+        },
+      });
+      await waitFor(() => b.consumer.active, { what: 'the consumer to be the active worker' });
+      await b.append([a1!]);
+      // The failure on receive is the first attempt, recorded as the worker records one.
+      await waitFor(async () => (await b.inbox(a1!.id))?.attempts === 1, { what: 'a1 to wait for a retry' });
+      expect(await b.inbox(a1!.id)).toMatchObject({ status: 'pending', last_error: 'a1 fails once' });
+      await b.append([b1!]);
+      await b.waitProcessed([b1!.id]);
+      expect((await b.inbox(a1!.id))?.status).toBe('pending'); // b1 did not wait for a1's retry
+      await b.waitProcessed([a1!.id]);
+      await b.append([c1!]);
+      await b.waitProcessed([c1!.id]);
+      expect(seen).toEqual([
+        [a1!.id, { status: 'processed', stored: false }], // on receive: failed, rolled back
+        [b1!.id, { status: 'pending', stored: true }], // a1 was pending: stored, then the worker's
+        [a1!.id, { status: 'pending', stored: true }], // the worker's retry
+        [c1!.id, { status: 'processed', stored: false }], // nothing pending: on receive again
+      ]);
+      expect(b.attempts.get(a1!.id)).toBe(2);
+      expect((await b.effects()).map((e) => e.event_id)).toEqual([b1!.id, a1!.id, c1!.id]);
+    });
+
+    it('leaves every event to the worker with handleOnReceive off', async () => {
+      const seen = new Map<string, unknown>();
+      const b = await start({
+        consumer: { handleOnReceive: false },
+        async afterEffect(tx, event) {
+          seen.set(event.id, await ownRow(tx, event.id));
+        },
+      });
+      await waitFor(() => b.consumer.active, { what: 'the consumer to be the active worker' });
+      const event = assetUpdated(randomUUID(), 1);
+      await b.append([event]);
+      await b.waitProcessed([event.id]);
+      expect(seen.get(event.id)).toEqual({ status: 'pending', stored: true });
     });
 
     it('has one effect per event when the relay publishes a batch twice (crash between publish and mark)', async () => {
