@@ -16,7 +16,7 @@ import {
 } from '@assetops/platform';
 import { createTestDatabase, natsAvailable, type TestDatabase, testEnv } from '@assetops/platform/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../src/index.js';
+import { testPort } from './test-port.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const serviceMain = path.join(repoRoot, 'runtime/src/service.main.ts');
@@ -97,10 +97,10 @@ describe.runIf(await natsAvailable())('distributed runtime (one process per serv
     await provisionServiceDatabase(testEnv.databaseUrl, alertDb);
     await provisionServiceDatabase(testEnv.databaseUrl, gatewayDb);
     [assetPort, telemetryPort, alertPort, gatewayPort] = [
-      await freePort(),
-      await freePort(),
-      await freePort(),
-      await freePort(),
+      await testPort(),
+      await testPort(),
+      await testPort(),
+      await testPort(),
     ];
     assetEnv = {
       DATABASE_URL: withDatabase(testEnv.databaseUrl, assetDb.database, {

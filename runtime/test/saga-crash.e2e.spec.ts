@@ -12,7 +12,7 @@ import {
 } from '@assetops/platform';
 import { natsAvailable, testEnv } from '@assetops/platform/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../src/index.js';
+import { testPort } from './test-port.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const serviceMain = path.join(repoRoot, 'runtime/src/service.main.ts');
@@ -104,7 +104,7 @@ describe.runIf(await natsAvailable())('orchestrator crash mid-saga (distributed 
   beforeAll(async () => {
     for (const name of services) {
       await provisionServiceDatabase(testEnv.databaseUrl, dbs[name]);
-      ports[name] = await freePort();
+      ports[name] = await testPort();
     }
     for (const name of services) start(name);
     // Four processes compile and start at once on a possibly busy machine: generous, polled.

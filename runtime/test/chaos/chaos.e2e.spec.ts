@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { provisionServiceDatabase, withDatabase } from '@assetops/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, serviceDefinitions } from '../../src/index.js';
+import { serviceDefinitions } from '../../src/index.js';
+import { testPort } from '../test-port.js';
 import {
   alertFacts,
   backlogTotal,
@@ -102,7 +103,7 @@ describe.runIf(natsBin !== undefined)('chaos: the distributed runtime under faul
       ...(dashboardPresent ? ['dashboard'] : []),
     ];
     const ports: Record<string, number> = {};
-    for (const name of [...services, 'gateway']) ports[name] = await freePort();
+    for (const name of [...services, 'gateway']) ports[name] = await testPort();
     const base = (name: string) => `http://127.0.0.1:${ports[name]}`;
     const specs: ServiceSpec[] = [];
     for (const name of services) {

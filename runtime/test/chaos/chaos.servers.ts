@@ -4,7 +4,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { testEnv } from '@assetops/platform/testkit';
-import { type EmbeddedPostgresServer, freePort, startEmbeddedPostgres } from '../../src/index.js';
+import { type EmbeddedPostgresServer, startEmbeddedPostgres } from '../../src/index.js';
+import { testPort } from '../test-port.js';
 import { exited, TailBuffer, waitFor } from './chaos.wait.js';
 
 // The chaos test owns its PostgreSQL and NATS servers: the machine's are shared with every other
@@ -53,7 +54,7 @@ export async function startChaosPostgres(dir: string): Promise<ChaosPostgres> {
   const dataDir = path.join(dir, 'postgres');
   const password = randomBytes(16).toString('hex');
   const log = new TailBuffer();
-  const port = await freePort();
+  const port = await testPort();
   const start = () =>
     startEmbeddedPostgres({ dataDir, port, password, onLog: (line) => log.push(`${line}\n`) });
   let server: EmbeddedPostgresServer | undefined = await start();
@@ -99,7 +100,7 @@ export interface ChaosNats {
 export async function startChaosNats(bin: string, dir: string): Promise<ChaosNats> {
   const storeDir = path.join(dir, 'nats');
   await mkdir(storeDir, { recursive: true });
-  const [port, monitorPort] = [await freePort(), await freePort()];
+  const [port, monitorPort] = [await testPort(), await testPort()];
   const monitorUrl = `http://127.0.0.1:${monitorPort}`;
   const log = new TailBuffer();
   let child: ChildProcess | undefined;
