@@ -223,6 +223,8 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
   const retentionMs = opts.retentionMs ?? 7 * 24 * 60 * 60 * 1000;
   const receiveMode = opts.receive ?? (bus.kind === 'inprocess' ? 'always' : 'when-active');
   const handleOnReceive = opts.handleOnReceive ?? true;
+  // Whether the worker's pass under way claimed events: it has a backlog to work off.
+  let draining = false;
   const handledTypes = new Set(Object.keys(handlers));
   const metrics = opts.metrics ? consumerMetrics(opts.metrics, { name, pool }) : undefined;
   const log = logger.child({ consumer: name });
@@ -243,7 +245,9 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
     }
     if (accepted.length === 0 && rejected.length === 0) return;
     let failure: ReceiveFailure | undefined;
-    if (rejected.length === 0 && handleOnReceive && loop.active) {
+    // Not while the worker works off a backlog: a delivery does not wait for its rounds (the
+    // in-process bus holds its producer's relay meanwhile), and the backlog's events go first anyway.
+    if (rejected.length === 0 && handleOnReceive && loop.active && !draining) {
       const outcome = await loop.runExclusive(() => handleAtOnce(accepted));
       if (outcome.handled) return;
       failure = outcome.failure;
@@ -526,6 +530,7 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
         // catching up. Ruling sorts and bitmap scans out for the claim alone keeps it O(batch).
         await client.query('BEGIN; SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off');
         const rows = await claim(client, now);
+        if (rows.length > 0) draining = true;
         await client.query('SET LOCAL enable_sort TO DEFAULT; SET LOCAL enable_bitmapscan TO DEFAULT');
         const processed: EventEnvelope[] = [];
         const processedRows: InboxRow[] = [];
@@ -632,6 +637,14 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
   }
 
   async function processPass(): Promise<{ processed: number; more: boolean; nextInMs?: number }> {
+    try {
+      return await passRounds();
+    } finally {
+      draining = false;
+    }
+  }
+
+  async function passRounds(): Promise<{ processed: number; more: boolean; nextInMs?: number }> {
     const now = clock.now();
     const pass: PassState = { knownFailures: new Map(), batching: true };
     for (let attempt = 1; ; attempt++) {
