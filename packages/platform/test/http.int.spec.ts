@@ -115,6 +115,7 @@ describe('HTTP bootstrap', () => {
     for (const [payload, path] of [
       ['{"value": 1, "label": "\\ud800"}', '/body/label'],
       ['{"value": {"\\udc00x": 1}, "label": "ok"}', '/body/value/\udc00x'],
+      ['{"value": [{"a": "x", "b": ["y"]}, {"c": "\\ud800"}], "label": "ok"}', '/body/value/1/c'],
     ] as const) {
       const bad = await app.inject({
         method: 'POST',

@@ -65,7 +65,9 @@ export function finiteNumbersOnly(ajv: Ajv): Ajv {
 
 /**
  * Paths of the strings in `value` that read as an infinite number (`Infinity`, `-1e999`…), and of
- * the strings that are not well-formed UTF-16 (a lone surrogate).
+ * the strings that are not well-formed UTF-16 (a lone surrogate). `path` is the walk's own stack
+ * (pushed and popped, copied only for a finding): a body of thousands of readings is walked on
+ * every request, and a path array per value was most of the garbage this made.
  */
 function collectInfinityText(
   value: unknown,
@@ -75,11 +77,11 @@ function collectInfinityText(
   depth: number,
 ): void {
   if (typeof value === 'string') {
-    if (!(value as string & { isWellFormed(): boolean }).isWellFormed()) malformed.push(path);
+    if (!(value as string & { isWellFormed(): boolean }).isWellFormed()) malformed.push([...path]);
     // Cheap test first: the text must contain "Infinity" or an exponent to overflow a double.
     if (/inf|e/i.test(value)) {
       const n = Number(value);
-      if (n === Number.POSITIVE_INFINITY || n === Number.NEGATIVE_INFINITY) found.push(path);
+      if (n === Number.POSITIVE_INFINITY || n === Number.NEGATIVE_INFINITY) found.push([...path]);
     }
     return;
   }
@@ -87,16 +89,22 @@ function collectInfinityText(
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const item = value[i];
-      if (typeof item === 'string' || (item !== null && typeof item === 'object'))
-        collectInfinityText(item, [...path, i], found, malformed, depth + 1);
+      if (typeof item === 'string' || (item !== null && typeof item === 'object')) {
+        path.push(i);
+        collectInfinityText(item, path, found, malformed, depth + 1);
+        path.pop();
+      }
     }
     return;
   }
   for (const key in value) {
     if (!(key as string & { isWellFormed(): boolean }).isWellFormed()) malformed.push([...path, key]);
     const item = (value as Record<string, unknown>)[key];
-    if (typeof item === 'string' || (item !== null && typeof item === 'object'))
-      collectInfinityText(item, [...path, key], found, malformed, depth + 1);
+    if (typeof item === 'string' || (item !== null && typeof item === 'object')) {
+      path.push(key);
+      collectInfinityText(item, path, found, malformed, depth + 1);
+      path.pop();
+    }
   }
 }
 
